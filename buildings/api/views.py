@@ -1,0 +1,2 @@
+def register(router):
+    """Filled in by the API work."""

@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BuildingsConfig(AppConfig):
+    name = "buildings"
+    verbose_name = _("Places")
+
+    def ready(self):
+        from core.scoping import BUILDING, ESTATE, NEIGHBOURHOOD, register_place
+
+        from .models import Area, Building, District, Estate, Neighbourhood, Subdistrict
+
+        def under(field):
+            def expand(ids):
+                return NEIGHBOURHOOD, Neighbourhood.objects.filter(
+                    **{f"{field}__in": ids}
+                ).values_list("id", flat=True)
+
+            return expand
+
+        register_place(District, under("subdistrict__district_id"))
+        register_place(Subdistrict, under("subdistrict_id"))
+        register_place(Area, under("area_id"))
+        register_place(Neighbourhood, lambda ids: (NEIGHBOURHOOD, ids))
+        register_place(Estate, lambda ids: (ESTATE, ids))
+        register_place(Building, lambda ids: (BUILDING, ids))

@@ -1,0 +1,495 @@
+"""The jurisdiction tree: District → Subdistrict → Area → Neighbourhood →
+Estate → Building → Dwelling, with property companies and elevators.
+
+Every row below Neighbourhood carries ``neighbourhood_id`` (denormalised and
+indexed) so that scoping is a single indexed filter; ``save()`` keeps the
+denormalised ids in step with the parent.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+
+# Permissions granted on places with django-guardian. The same codenames exist
+# on every level of the tree: a grant on a Subdistrict covers its neighbourhoods.
+PLACE_PERMISSIONS = [
+    ("manage_neighbourhood", _("Manage the neighbourhood (cadre)")),
+    ("handle_issues", _("Handle residents' issues")),
+    ("view_roster", _("View the residents' roster")),
+]
+
+
+def add_years(day: datetime.date, years: int = 1) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+class District(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    code = models.CharField(_("administrative code"), max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering = ["name"]
+        default_permissions = ("add", "change", "delete", "view")
+        permissions = PLACE_PERMISSIONS
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def scope_q(cls, scope):
+        return models.Q(pk__in=_visible_neighbourhoods(scope).values("subdistrict__district_id"))
+
+
+class Subdistrict(TimeStampedModel):
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="subdistricts", verbose_name=_("district")
+    )
+    name = models.CharField(_("name"), max_length=50)
+    code = models.CharField(_("administrative code"), max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = _("subdistrict")
+        verbose_name_plural = _("subdistricts")
+        ordering = ["name"]
+        permissions = PLACE_PERMISSIONS
+        constraints = [
+            models.UniqueConstraint(fields=["district", "name"], name="subdistrict_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def scope_q(cls, scope):
+        return models.Q(pk__in=_visible_neighbourhoods(scope).values("subdistrict_id"))
+
+
+def _visible_neighbourhoods(scope):
+    return Neighbourhood.objects.filter(Neighbourhood.scope_q(scope))
+
+
+class Area(TimeStampedModel):
+    """片区: an optional cluster of neighbourhoods inside a subdistrict."""
+
+    subdistrict = models.ForeignKey(
+        Subdistrict, on_delete=models.PROTECT, related_name="areas", verbose_name=_("subdistrict")
+    )
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["name"]
+        permissions = PLACE_PERMISSIONS
+        constraints = [
+            models.UniqueConstraint(fields=["subdistrict", "name"], name="area_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def scope_q(cls, scope):
+        return models.Q(pk__in=_visible_neighbourhoods(scope).values("area_id"))
+
+
+class Neighbourhood(TimeStampedModel):
+    """居民区: one residents' committee's jurisdiction."""
+
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        related_name="neighbourhoods",
+        verbose_name=_("subdistrict"),
+    )
+    area = models.ForeignKey(
+        Area,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="neighbourhoods",
+        verbose_name=_("area"),
+    )
+    name = models.CharField(_("name"), max_length=50)
+    code = models.CharField(_("code"), max_length=20, blank=True)
+    address = models.CharField(_("committee address"), max_length=200, blank=True)
+    phone = models.CharField(_("committee phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("neighbourhood")
+        verbose_name_plural = _("neighbourhoods")
+        ordering = ["name"]
+        permissions = PLACE_PERMISSIONS
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subdistrict", "name"], name="neighbourhood_unique_name"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def neighbourhood_id(self):
+        return self.pk
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="id")
+
+
+class PropertyCompany(TimeStampedModel):
+    """物业公司: serves one or more estates, possibly across neighbourhoods."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("property company")
+        verbose_name_plural = _("property companies")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def scope_q(cls, scope):
+        # A company is visible where it serves an estate the principal may see.
+        return models.Q(
+            pk__in=Estate.objects.filter(Estate.scope_q(scope)).values("property_company_id")
+        )
+
+
+class Estate(TimeStampedModel):
+    """小区: a residential estate inside one neighbourhood."""
+
+    neighbourhood = models.ForeignKey(
+        Neighbourhood,
+        on_delete=models.PROTECT,
+        related_name="estates",
+        verbose_name=_("neighbourhood"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    property_company = models.ForeignKey(
+        PropertyCompany,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="estates",
+        verbose_name=_("property company"),
+    )
+    built_year = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("estate")
+        verbose_name_plural = _("estates")
+        ordering = ["name"]
+        permissions = PLACE_PERMISSIONS
+        constraints = [
+            models.UniqueConstraint(fields=["neighbourhood", "name"], name="estate_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def estate_id(self):
+        return self.pk
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id", estate="id")
+
+    def save(self, *args, **kwargs):
+        moved = False
+        if self.pk:
+            old = Estate.objects.filter(pk=self.pk).values_list("neighbourhood_id", flat=True)
+            moved = bool(old) and old[0] != self.neighbourhood_id
+        super().save(*args, **kwargs)
+        if moved:  # keep the denormalised ids of everything below in step
+            for model in (Building, Dwelling, Elevator):
+                model.objects.filter(estate_id=self.pk).update(
+                    neighbourhood_id=self.neighbourhood_id
+                )
+            ElevatorInspection.objects.filter(elevator__estate_id=self.pk).update(
+                neighbourhood_id=self.neighbourhood_id
+            )
+
+
+class Building(TimeStampedModel):
+    """楼 / 号楼: one building (or stairwell unit) of an estate; its residents form a 楼组."""
+
+    estate = models.ForeignKey(
+        Estate, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("estate")
+    )
+    neighbourhood = models.ForeignKey(
+        Neighbourhood,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("neighbourhood"),
+    )
+    number = models.CharField(
+        _("building number"), max_length=20, help_text=_("e.g. 12号楼 or 12号楼2单元")
+    )
+    floors = models.PositiveSmallIntegerField(
+        _("floors"), default=6, validators=[MinValueValidator(1)]
+    )
+    built_year = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+        ordering = ["estate_id", "number"]
+        permissions = PLACE_PERMISSIONS
+        constraints = [
+            models.UniqueConstraint(fields=["estate", "number"], name="building_unique_number")
+        ]
+
+    def __str__(self):
+        return f"{self.estate.name} {self.number}" if self.estate_id else self.number
+
+    @property
+    def building_id(self):
+        return self.pk
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="id")
+
+    def save(self, *args, **kwargs):
+        if self.estate_id:
+            self.neighbourhood_id = (
+                Estate.objects.filter(pk=self.estate_id)
+                .values_list("neighbourhood_id", flat=True)
+                .get()
+            )
+        super().save(*args, **kwargs)
+
+
+room_validator = RegexValidator(r"^[0-9A-Za-z\-]{1,10}$", _("Use digits and letters, e.g. 1203."))
+
+
+class Dwelling(TimeStampedModel):
+    """房屋: one flat; 专有部分面积 (floor area) weighs owners' votes."""
+
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="dwellings", verbose_name=_("building")
+    )
+    estate = models.ForeignKey(
+        Estate,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("estate"),
+    )
+    neighbourhood = models.ForeignKey(
+        Neighbourhood,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("neighbourhood"),
+    )
+    room = models.CharField(_("room"), max_length=10, validators=[room_validator])
+    floor = models.SmallIntegerField(_("floor"), null=True, blank=True)
+    floor_area = models.DecimalField(
+        _("floor area (m²)"),
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    owners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="owned_dwellings",
+        verbose_name=_("owners"),
+    )
+
+    class Meta:
+        verbose_name = _("dwelling")
+        verbose_name_plural = _("dwellings")
+        ordering = ["building_id", "room"]
+        constraints = [
+            models.UniqueConstraint(fields=["building", "room"], name="dwelling_unique_room"),
+            models.CheckConstraint(
+                condition=models.Q(floor_area__gt=0), name="dwelling_floor_area_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.building} {self.room}" if self.building_id else self.room
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="building_id")
+
+    def save(self, *args, **kwargs):
+        if self.building_id:
+            self.estate_id, self.neighbourhood_id = (
+                Building.objects.filter(pk=self.building_id)
+                .values_list("estate_id", "neighbourhood_id")
+                .get()
+            )
+        super().save(*args, **kwargs)
+
+
+class Elevator(TimeStampedModel):
+    """电梯: an elevator of a building, original or retrofitted (加装)."""
+
+    class Status(models.TextChoices):
+        IN_SERVICE = "in_service", _("in service")
+        UNDER_MAINTENANCE = "maintenance", _("under maintenance")
+        OUT_OF_SERVICE = "out_of_service", _("out of service")
+        UNDER_CONSTRUCTION = "construction", _("under construction")
+
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="elevators", verbose_name=_("building")
+    )
+    estate = models.ForeignKey(
+        Estate,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("estate"),
+    )
+    neighbourhood = models.ForeignKey(
+        Neighbourhood,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("neighbourhood"),
+    )
+    device_code = models.CharField(
+        _("device registration code"),
+        max_length=30,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[0-9A-Za-z\-]{4,30}$", _("Use 4 to 30 letters, digits or dashes."))
+        ],
+    )
+    retrofitted = models.BooleanField(_("retrofitted (加装)"), default=False)
+    maintenance_company = models.CharField(_("maintenance company"), max_length=100, blank=True)
+    maintenance_phone = models.CharField(_("maintenance phone"), max_length=30, blank=True)
+    installed_on = models.DateField(_("installed on"), null=True, blank=True)
+    last_inspection = models.DateField(_("last annual inspection"), null=True, blank=True)
+    next_inspection_due = models.DateField(
+        _("next inspection due"), null=True, blank=True, db_index=True
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.IN_SERVICE
+    )
+
+    class Meta:
+        verbose_name = _("elevator")
+        verbose_name_plural = _("elevators")
+        ordering = ["building_id", "device_code"]
+        indexes = [models.Index(fields=["neighbourhood", "next_inspection_due"])]
+
+    def __str__(self):
+        return self.device_code
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="building_id")
+
+    @property
+    def inspection_overdue(self) -> bool:
+        return bool(self.next_inspection_due and self.next_inspection_due < timezone.localdate())
+
+    def save(self, *args, **kwargs):
+        if self.building_id:
+            self.estate_id, self.neighbourhood_id = (
+                Building.objects.filter(pk=self.building_id)
+                .values_list("estate_id", "neighbourhood_id")
+                .get()
+            )
+        super().save(*args, **kwargs)
+
+
+class ElevatorInspection(TimeStampedModel):
+    """One annual inspection (年检); recording it moves the next due date a year on."""
+
+    class Result(models.TextChoices):
+        PASSED = "passed", _("passed")
+        PASSED_WITH_NOTES = "passed_with_notes", _("passed with rectifications")
+        FAILED = "failed", _("failed")
+
+    elevator = models.ForeignKey(
+        Elevator,
+        on_delete=models.CASCADE,
+        related_name="inspections",
+        verbose_name=_("elevator"),
+    )
+    neighbourhood = models.ForeignKey(
+        Neighbourhood,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("neighbourhood"),
+    )
+    inspected_on = models.DateField(_("inspected on"))
+    result = models.CharField(
+        _("result"), max_length=20, choices=Result.choices, default=Result.PASSED
+    )
+    agency = models.CharField(_("inspection agency"), max_length=100, blank=True)
+    certificate_number = models.CharField(_("certificate number"), max_length=50, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("elevator inspection")
+        verbose_name_plural = _("elevator inspections")
+        ordering = ["-inspected_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["elevator", "inspected_on"], name="inspection_unique_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.elevator_id} {self.inspected_on}"
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(
+            neighbourhood="neighbourhood_id",
+            estate="elevator__estate_id",
+            building="elevator__building_id",
+        )
+
+    def save(self, *args, **kwargs):
+        if self.elevator_id:
+            self.neighbourhood_id = (
+                Elevator.objects.filter(pk=self.elevator_id)
+                .values_list("neighbourhood_id", flat=True)
+                .get()
+            )
+        super().save(*args, **kwargs)

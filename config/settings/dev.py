@@ -1,0 +1,13 @@
+"""`make run`: SQLite, filesystem broker, console e-mail and SMS; no server needed."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env
+
+DEBUG = env.bool("DEBUG", default=True)
+VAR_DIR.mkdir(exist_ok=True)
+(VAR_DIR / "celery" / "queue").mkdir(parents=True, exist_ok=True)
+(VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

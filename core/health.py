@@ -1,0 +1,69 @@
+"""Liveness and readiness probes for load balancers and orchestrators.
+
+/healthz: the process answers (no I/O). /readyz: the database, the cache and
+the Celery broker are reachable; otherwise 503 with a JSON body naming what failed.
+"""
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+log = logging.getLogger(__name__)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def check_database() -> None:
+    for alias in connections:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+
+def check_cache() -> None:
+    key = f"linli:readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return the value just written")
+    cache.delete(key)
+
+
+def check_broker() -> None:
+    from kombu import Connection
+
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=2,
+    ) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    results, failed = {}, []
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            log.warning("readiness check %s failed: %s", name, exc)
+            results[name] = {"ok": False, "error": exc.__class__.__name__}
+            failed.append(name)
+        else:
+            results[name] = {"ok": True}
+    body = {"status": "fail" if failed else "ok", "failed": failed, "checks": results}
+    return JsonResponse(body, status=503 if failed else 200)

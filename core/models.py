@@ -1,0 +1,105 @@
+"""Models every app uses and no app owns: base mixins and API keys."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ApiScope(models.TextChoices):
+    """What an API key may do. Names are `resource:action`."""
+
+    PLACES_READ = "places:read", _("read places")
+    RESIDENTS_READ = "residents:read", _("read residents")
+    RESIDENTS_WRITE = "residents:write", _("write residents")
+    ISSUES_READ = "issues:read", _("read issues")
+    ISSUES_WRITE = "issues:write", _("write issues")
+    STATS_READ = "stats:read", _("read statistics")
+    ACCESS_WRITE = "access:write", _("send door-access events")
+
+
+KEY_PREFIX_LEN = 8
+
+
+def hash_api_key(secret: str) -> str:
+    # Keys are 256-bit random tokens: a fast hash is enough and keeps lookups cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(TimeStampedModel):
+    """A district system's credential: hashed, scoped, bound to one place.
+
+    The full key is ``linli_<prefix>_<secret>``; only the prefix and the hash of
+    the whole key are stored, so it is shown once, when it is created.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=KEY_PREFIX_LEN, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    place_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        verbose_name=_("jurisdiction type"),
+        related_name="+",
+    )
+    place_id = models.PositiveBigIntegerField(_("jurisdiction id"))
+    place = GenericForeignKey("place_type", "place_id")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate() -> tuple[str, str, str]:
+        """A new (full key, prefix, hash)."""
+        prefix = secrets.token_hex(KEY_PREFIX_LEN // 2)
+        full = f"linli_{prefix}_{secrets.token_urlsafe(32)}"
+        return full, prefix, hash_api_key(full)
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])

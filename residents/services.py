@@ -1,0 +1,59 @@
+"""Writes about people that carry a rule."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from core.scoping import clear_scope_cache
+
+from .models import RoleAssignment
+from .roles import ROLE_PERMISSIONS, ROLE_PLACES, STAFF_ROLES
+
+
+def _perm(codename, place):
+    return f"{place._meta.app_label}.{codename}"
+
+
+@transaction.atomic
+def role_grant(*, user, role, place, granted_by=None) -> RoleAssignment:
+    """Give ``user`` a role on ``place``: a RoleAssignment row plus guardian perms."""
+    if role not in ROLE_PERMISSIONS:
+        raise ValidationError(_("Unknown role."), code="unknown_role")
+    if place._meta.model_name not in ROLE_PLACES[role]:
+        raise ValidationError(
+            _("This role cannot be granted on a %(place)s.") % {"place": place._meta.verbose_name},
+            code="wrong_place",
+        )
+    ct = ContentType.objects.get_for_model(place)
+    assignment, _created = RoleAssignment.objects.get_or_create(
+        user=user,
+        role=role,
+        place_type=ct,
+        place_id=place.pk,
+        defaults={"granted_by": granted_by},
+    )
+    for codename in ROLE_PERMISSIONS[role]:
+        assign_perm(_perm(codename, place), user, place)
+    if role in STAFF_ROLES and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    clear_scope_cache(user)
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, assignment: RoleAssignment) -> None:
+    """Remove a role; permissions another role on the same place still needs stay."""
+    user, place = assignment.user, assignment.place
+    assignment.delete()
+    still_needed = set()
+    for other in RoleAssignment.objects.filter(
+        user=user, place_type=assignment.place_type, place_id=assignment.place_id
+    ):
+        still_needed.update(ROLE_PERMISSIONS[other.role])
+    if place is not None:
+        for codename in set(ROLE_PERMISSIONS[assignment.role]) - still_needed:
+            remove_perm(_perm(codename, place), user, place)
+    clear_scope_cache(user)

@@ -1,0 +1,83 @@
+"""Shared fixtures: two neighbourhoods, each with a cadre and a full place tree.
+
+``world.a`` and ``world.b`` hold one neighbourhood's objects; the cadre of B
+must never see A's (404 in pages, admin and API).
+"""
+
+from types import SimpleNamespace
+
+import pytest
+
+from residents.models import Role
+from residents.services import role_grant
+
+from .factories import (
+    PASSWORD,
+    BuildingFactory,
+    DistrictFactory,
+    DwellingFactory,
+    ElevatorFactory,
+    ElevatorInspectionFactory,
+    EstateFactory,
+    NeighbourhoodFactory,
+    PropertyCompanyFactory,
+    SubdistrictFactory,
+    UserFactory,
+)
+
+
+def _side(subdistrict, label):
+    neighbourhood = NeighbourhoodFactory(subdistrict=subdistrict, name=f"{label}居民区")
+    company = PropertyCompanyFactory(name=f"{label}物业有限公司")
+    estate = EstateFactory(
+        neighbourhood=neighbourhood, name=f"{label}花园", property_company=company
+    )
+    building = BuildingFactory(estate=estate, number="1号楼")
+    dwelling = DwellingFactory(building=building, room="101")
+    elevator = ElevatorFactory(building=building)
+    inspection = ElevatorInspectionFactory(elevator=elevator)
+    cadre = UserFactory(name=f"{label}干部")
+    role_grant(user=cadre, role=Role.CADRE, place=neighbourhood)
+    return SimpleNamespace(
+        neighbourhood=neighbourhood,
+        company=company,
+        estate=estate,
+        building=building,
+        dwelling=dwelling,
+        elevator=elevator,
+        inspection=inspection,
+        cadre=cadre,
+    )
+
+
+@pytest.fixture
+def world(db):
+    district = DistrictFactory(name="宝山区")
+    subdistrict = SubdistrictFactory(district=district, name="友谊路街道")
+    return SimpleNamespace(
+        district=district,
+        subdistrict=subdistrict,
+        a=_side(subdistrict, "甲"),
+        b=_side(subdistrict, "乙"),
+    )
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_superuser=True, is_staff=True, name="超级管理员")
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in on the test client (skips axes, which needs a request)."""
+
+    def _login(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return _login

@@ -1,0 +1,1 @@
+"""Volunteers: teams, activities, sign-ups and volunteer logs. Built in its own issue."""
