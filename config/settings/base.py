@@ -257,10 +257,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule is code, reviewed like code.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
-    "elevator-inspection-status": {
-        "task": "buildings.tasks.refresh_elevator_inspection_status",
-        "schedule": 60.0 * 60,
-    },
 }
 
 # --- E-mail and SMS -------------------------------------------------------------------
