@@ -81,3 +81,48 @@ def login(client):
         return client
 
     return _login
+
+
+# Throwaway values for the variables production settings require (no secrets).
+PRODUCTION_ENV = {
+    "SECRET_KEY": "test-only-8Qm3vKx1Zt7Rb2Nw5Yh9Lc4Jp6Fd0Gs3Ta8Ue1Wk5Xo2Vi7Bn4Mr9Pe6Qy",
+    "ALLOWED_HOSTS": "linli.example.org",
+    "DATABASE_URL": "postgres://linli@db.invalid:5432/linli",
+    "REDIS_URL": "redis://redis.invalid:6379/0",
+    "ID_ENCRYPTION_KEYS": "t1:dGVzdC1vbmx5LWlkLWtleS0zMi1ieXRlcy1sb25nISE=",
+}
+
+
+@pytest.fixture
+def production_settings_module(monkeypatch):
+    """config.settings.production imported afresh with PRODUCTION_ENV set.
+
+    Tests read values from it to build production-like overrides; the running
+    settings are not touched.
+    """
+    import importlib
+    import sys
+
+    name = "config.settings.production"
+    for key, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module(name)
+    yield module
+    sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def api_key_headers(db):
+    """Create an API key and return the request headers that present it.
+
+    ``api_key_headers(place, scopes=("places:read",), **kwargs)`` -> (api_key, headers)
+    """
+    from core.services import api_key_create
+
+    def _make(place, scopes=("places:read",), **kwargs):
+        kwargs.setdefault("name", "test system")
+        api_key, full_key = api_key_create(scopes=list(scopes), place=place, **kwargs)
+        return api_key, {"Authorization": f"Api-Key {full_key}"}
+
+    return _make

@@ -2,8 +2,10 @@
 
 A key authenticates as an :class:`ApiKeyPrincipal`: not a User, but something
 ``core.scoping.scope_for`` understands - its scope is the key's jurisdiction.
+Failures are 401s whose ``code`` says why (unknown, revoked, expired key).
 """
 
+import hmac
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from core.models import ApiKey, hash_api_key
 from core.scoping import scope_from_grants
 
 KEYWORD = "Api-Key"
+KEY_TAG = "linli"
 
 
 class ApiKeyPrincipal:
@@ -48,6 +51,18 @@ class ApiKeyPrincipal:
         return self.api_key.has_scope(scope)
 
 
+def split_key(raw: str) -> str | None:
+    """The prefix of a well-formed key ``linli_<prefix>_<secret>``, else None.
+
+    The secret is URL-safe base64 and may itself contain underscores.
+    """
+    tag, _sep, rest = raw.partition("_")
+    prefix, _sep, secret = rest.partition("_")
+    if tag != KEY_TAG or not prefix or not secret:
+        return None
+    return prefix
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
@@ -58,31 +73,36 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         raw = raw.strip()
         if not raw or " " in raw:
-            raise exceptions.AuthenticationFailed(_("Malformed API key header."))
+            raise exceptions.AuthenticationFailed(
+                _("Malformed API key header."), code="invalid_api_key"
+            )
         key = self._lookup(raw)
         self._touch(key)
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request):
-        return KEYWORD
+        return f'{KEYWORD} realm="api"'
 
     @staticmethod
     def _lookup(raw: str) -> ApiKey:
-        parts = raw.split("_")
-        prefix = parts[1] if len(parts) == 3 and parts[0] == "linli" else ""
+        prefix = split_key(raw)
         key = ApiKey.objects.filter(prefix=prefix).first() if prefix else None
-        if key is None or key.key_hash != hash_api_key(raw):
-            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(raw)):
+            raise exceptions.AuthenticationFailed(_("Invalid API key."), code="invalid_api_key")
         if key.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(_("This API key has been revoked."))
+            raise exceptions.AuthenticationFailed(
+                _("This API key has been revoked."), code="api_key_revoked"
+            )
         if key.expires_at is not None and key.expires_at <= timezone.now():
-            raise exceptions.AuthenticationFailed(_("This API key has expired."))
+            raise exceptions.AuthenticationFailed(
+                _("This API key has expired."), code="api_key_expired"
+            )
         ContentType.objects.get_for_id(key.place_type_id)  # warm the cache
         return key
 
     @staticmethod
     def _touch(key: ApiKey) -> None:
-        """Record last use, at most once a minute per key (no write per request)."""
+        """Record last use, at most once per LINLI_API_KEY_LAST_USED_RESOLUTION seconds."""
         now = timezone.now()
         resolution = timedelta(seconds=settings.LINLI_API_KEY_LAST_USED_RESOLUTION)
         if key.last_used_at is None or now - key.last_used_at >= resolution:

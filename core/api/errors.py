@@ -1,47 +1,95 @@
 """One error shape for every API response:
 
-{"error": {"status": 404, "code": "not_found", "message": "…", "fields": {…}}}
+{"error": {"status": 404, "code": "not_found", "message": "…"}}
+
+plus ``fields`` (per-field messages) on 400 and ``retry_after`` (seconds) on 429.
+Messages are translated into the request's language; headers DRF sets
+(``WWW-Authenticate`` on 401, ``Retry-After`` on 429, ``Allow`` on 405) are kept.
 """
 
+import math
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error_body(status_code: int, code: str, message: str, **extra) -> dict:
+    return {"error": {"status": status_code, "code": code, "message": str(message), **extra}}
 
 
 def _django_to_drf(exc):
     if isinstance(exc, Http404):
+        # Never echo the Http404 text: a miss and a forbidden object look the same.
         return exceptions.NotFound(_("Not found."))
     if isinstance(exc, PermissionDenied):
         return exceptions.PermissionDenied()
     if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "message_dict"):
+        if hasattr(exc, "error_dict"):
             return exceptions.ValidationError(exc.message_dict)
         return exceptions.ValidationError({"non_field_errors": exc.messages})
     return exc
 
 
+def _first_code(codes) -> str:
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    if isinstance(codes, dict) and codes:
+        return _first_code(next(iter(codes.values())))
+    return "error"
+
+
 def exception_handler(exc, context):
     exc = _django_to_drf(exc)
     response = drf_exception_handler(exc, context)
-    if response is None:
+    if response is None:  # not an API error: Django answers (500)
         return None
     detail = response.data
-    fields = None
+    extra = {}
     if isinstance(exc, exceptions.ValidationError):
         code = "invalid"
         message = _("The request is not valid.")
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        extra["fields"] = detail if isinstance(detail, dict) else {"non_field_errors": detail}
     else:
-        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        code = codes if isinstance(codes, str) else "error"
-        message = detail.get("detail", "") if isinstance(detail, dict) else str(detail)
-    body = {"error": {"status": response.status_code, "code": code, "message": str(message)}}
-    if fields is not None:
-        body["error"]["fields"] = fields
-    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and hasattr(exc, "wait"):
-        body["error"]["retry_after"] = exc.wait
-    return Response(body, status=response.status_code, headers=dict(response.items()))
+        code = _first_code(exc.get_codes())
+        message = detail.get("detail", "") if isinstance(detail, dict) else detail
+        if isinstance(message, list):
+            message = " ".join(str(m) for m in message)
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            extra["retry_after"] = math.ceil(wait)
+    response.data = error_body(response.status_code, code, message, **extra)
+    return response
+
+
+def not_found(request, *args, **kwargs):
+    """404 for any path under /api/ that no endpoint answers, in the same shape.
+
+    Like Django's APPEND_SLASH, a GET for ``/api/v1/dwellings`` is redirected to
+    ``/api/v1/dwellings/`` when that exists (this catch-all would otherwise hide it).
+    """
+    path = request.path_info
+    if settings.APPEND_SLASH and request.method in ("GET", "HEAD") and not path.endswith("/"):
+        match = resolve_or_none(f"{path}/")
+        if match is not None and match.func is not not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return JsonResponse(
+        error_body(404, "not_found", _("Not found.")),
+        status=404,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def resolve_or_none(path: str):
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

@@ -2,11 +2,12 @@
 
 A view names what it needs with ``required_scopes = {"GET": "places:read", ...}``
 or ``read_scope`` / ``write_scope``. What a principal may *see* is decided by
-place scoping in the queryset, not here.
+place scoping in the queryset, not here. A view that names no scope is closed
+to API keys.
 """
 
-from django.utils.translation import gettext_lazy as _
-from rest_framework import permissions
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, permissions
 
 from .authentication import ApiKeyPrincipal
 
@@ -21,19 +22,23 @@ def required_scope(view, method: str) -> str | None:
 
 
 class HasScope(permissions.BasePermission):
-    message = _("This API key does not have the scope this endpoint needs.")
-
     def has_permission(self, request, view):
         user = request.user
         if not (user and user.is_authenticated):
-            return False
+            return False  # DRF answers 401 (not authenticated)
         if isinstance(user, ApiKeyPrincipal):
+            if request.method not in view.allowed_methods:
+                return True  # the view answers 405, whatever the key's scopes
             scope = required_scope(view, request.method)
-            if scope is None or not user.has_scope(scope):
-                self.message = _("This API key lacks the scope “%(scope)s”.") % {
-                    "scope": scope or "?"
-                }
-                return False
+            if scope is None:
+                raise exceptions.PermissionDenied(
+                    _("This endpoint is not open to API keys."), code="insufficient_scope"
+                )
+            if not user.has_scope(scope):
+                raise exceptions.PermissionDenied(
+                    _("This API key lacks the scope “%(scope)s”.") % {"scope": scope},
+                    code="insufficient_scope",
+                )
             return True
-        # Browser sessions: write endpoints decide with services; reads are scoped.
+        # Browser sessions: reads are scoped by place; writes are decided by services.
         return True

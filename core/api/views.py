@@ -1,23 +1,30 @@
-"""Base API views: the queryset is always built from the user's scope.
+"""Base API views: the queryset is always built from the principal's scope.
 
 Like the admin base, a subclass may not override ``get_queryset``; it supplies
-``safely_get_queryset(scope)`` instead (the scope is applied to its result).
+``safely_get_queryset()`` instead (the model's rows with ``select_related`` /
+``prefetch_related`` / annotations done) and the base applies the scope to it.
+A detail lookup outside the scope is therefore a 404, like a missing row.
 """
 
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import viewsets
 
 from core.scoping import scope_for
+
+from .schema import LinliAutoSchema  # also registers the API-key security scheme
 
 
 class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     """Read endpoints over place-bound rows.
 
-    ``scope_permission``: the place permission(s) whose scope decides visibility.
-    ``read_scope``: the API-key scope the endpoint needs.
+    ``scope_permission``: the place permission(s) whose scope decides visibility
+    (none named: only superusers see anything).
+    ``read_scope``: the API-key scope the endpoint needs (none named: keys are refused).
     """
 
     scope_permission: str | tuple[str, ...] = ()
     read_scope: str | None = None
+    schema = LinliAutoSchema()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -28,10 +35,16 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
             )
 
     def safely_get_queryset(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define safely_get_queryset()")
 
     def get_scope(self):
         return scope_for(self.request.user, self.scope_permission)
 
     def get_queryset(self):
         return self.get_scope().filter(self.safely_get_queryset())
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI at /api/docs/: local files, its init script a separate same-origin file."""
+
+    template_name = "core/api_docs.html"
