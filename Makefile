@@ -42,14 +42,20 @@ run: install translations migrate
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
+# The whole suite (browser tests included) on SQLite, or on PostgreSQL when
+# DATABASE_URL is set (as .ci/run does). TEST_WORKERS=0 runs it in one process.
+# --ds: the DJANGO_SETTINGS_MODULE exported above (dev) must not win over test.
+TEST_WORKERS ?= 2
 test: install translations
-	$(BIN)/pytest -p xdist -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest --ds=config.settings.test -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/pytest --ds=config.settings.test -m "not e2e" $(PYTEST_ARGS)
 
+# Needs PostgreSQL and Redis on 127.0.0.1 and wrk; see bench/README.md.
+# e.g. make bench BENCH_ARGS="--worker-class both"
 bench: install translations
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,11 @@
 
 /healthz: the process answers (no I/O). /readyz: the database, the cache and
 the Celery broker are reachable; otherwise 503 with a JSON body naming what failed.
+
+Probes come over plain HTTP from inside the cluster, addressed to the
+container's own IP, so production puts ``ProbeMiddleware`` first: it answers the
+two paths before the HTTPS redirect and the ALLOWED_HOSTS check can turn the
+probe away. Neither view reads the Host header or anything else from the request.
 """
 
 import logging
@@ -12,13 +17,15 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 log = logging.getLogger(__name__)
 
+BROKER_TIMEOUT = 2  # seconds; a probe must answer well inside its own timeout
+
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
@@ -44,16 +51,17 @@ def check_broker() -> None:
     with Connection(
         settings.CELERY_BROKER_URL,
         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-        connect_timeout=2,
+        connect_timeout=BROKER_TIMEOUT,
     ) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        # One attempt, no retry loop: the orchestrator probes again anyway.
+        conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT)
 
 
 CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request):
     results, failed = {}, []
     for name, check in CHECKS.items():
@@ -67,3 +75,19 @@ def readyz(request):
             results[name] = {"ok": True}
     body = {"status": "fail" if failed else "ok", "failed": failed, "checks": results}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+
+class ProbeMiddleware:
+    """Serve the probes ahead of every other middleware (see the module docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        view = PROBES.get(request.path_info)
+        if view is not None:
+            return view(request)
+        return self.get_response(request)

@@ -1,53 +1,78 @@
 """Production: every secret from the environment, HTTPS only, Redis, PostgreSQL.
 
 Required: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, ID_ENCRYPTION_KEYS.
-Importing this module without them raises ImproperlyConfigured at start-up.
+Importing this module without one of them raises ImproperlyConfigured naming it,
+so a misconfigured process stops at start-up instead of running with a default.
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import MIDDLEWARE, env
 
 DEBUG = False
 
 
 def _required(name):
-    value = env(name, default="")
+    value = env.str(name, default="").strip()
     if not value:
         raise ImproperlyConfigured(f"Set the {name} environment variable for production.")
     return value
 
 
 SECRET_KEY = _required("SECRET_KEY")
-ALLOWED_HOSTS = [h for h in _required("ALLOWED_HOSTS").split(",") if h]
+ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
 ID_ENCRYPTION_KEYS = _required("ID_ENCRYPTION_KEYS")
+
 DATABASES = {"default": env.db_url_config(_required("DATABASE_URL"))}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database fails fast (and /readyz answers) instead of hanging.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+
 REDIS_URL = _required("REDIS_URL")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "linli",
+        # passed to redis-py's connection pool: fail fast when Redis is away
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
     }
 }
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
-# HTTPS behind a terminating proxy.
+# Static files: whitenoise serves the hashed, compressed files that
+# `manage.py collectstatic` wrote (the Docker image runs it at build time).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Mail goes out through SMTP unless told otherwise (never silently to a console).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# /healthz and /readyz answer before anything else (plain HTTP, any Host):
+# see core.health.ProbeMiddleware.
+MIDDLEWARE = ["core.health.ProbeMiddleware", *MIDDLEWARE]
+
+# HTTPS behind a terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Kept even with ProbeMiddleware first, should the middleware order ever change.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-CSRF_COOKIE_HTTPONLY = False
 LANGUAGE_COOKIE_SECURE = True
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
