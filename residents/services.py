@@ -16,9 +16,8 @@ def _perm(codename, place):
     return f"{place._meta.app_label}.{codename}"
 
 
-@transaction.atomic
-def role_grant(*, user, role, place, granted_by=None) -> RoleAssignment:
-    """Give ``user`` a role on ``place``: a RoleAssignment row plus guardian perms."""
+def role_grant_check(*, role, place) -> None:
+    """Raise ValidationError unless ``role`` may be granted on ``place`` (forms call it too)."""
     if role not in ROLE_PERMISSIONS:
         raise ValidationError(_("Unknown role."), code="unknown_role")
     if place._meta.model_name not in ROLE_PLACES[role]:
@@ -26,6 +25,12 @@ def role_grant(*, user, role, place, granted_by=None) -> RoleAssignment:
             _("This role cannot be granted on a %(place)s.") % {"place": place._meta.verbose_name},
             code="wrong_place",
         )
+
+
+@transaction.atomic
+def role_grant(*, user, role, place, granted_by=None) -> RoleAssignment:
+    """Give ``user`` a role on ``place``: a RoleAssignment row plus guardian perms."""
+    role_grant_check(role=role, place=place)
     ct = ContentType.objects.get_for_model(place)
     assignment, _created = RoleAssignment.objects.get_or_create(
         user=user,
