@@ -285,7 +285,17 @@ class Building(TimeStampedModel):
                 .values_list("neighbourhood_id", flat=True)
                 .get()
             )
+        moved = self.pk is not None and not Building.objects.filter(
+            pk=self.pk, estate_id=self.estate_id
+        ).exists()
         super().save(*args, **kwargs)
+        if moved:  # keep the denormalised ids of everything below in step
+            place = {"estate_id": self.estate_id, "neighbourhood_id": self.neighbourhood_id}
+            Dwelling.objects.filter(building_id=self.pk).update(**place)
+            Elevator.objects.filter(building_id=self.pk).update(**place)
+            ElevatorInspection.objects.filter(elevator__building_id=self.pk).update(
+                neighbourhood_id=self.neighbourhood_id
+            )
 
 
 room_validator = RegexValidator(r"^[0-9A-Za-z\-]{1,10}$", _("Use digits and letters, e.g. 1203."))
@@ -425,6 +435,10 @@ class Elevator(TimeStampedModel):
                 .get()
             )
         super().save(*args, **kwargs)
+        # an elevator moved to another building takes its inspections along
+        self.inspections.exclude(neighbourhood_id=self.neighbourhood_id).update(
+            neighbourhood_id=self.neighbourhood_id
+        )
 
 
 class ElevatorInspection(TimeStampedModel):

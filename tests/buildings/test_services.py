@@ -232,3 +232,27 @@ def test_building_number_q(world, term, bare_digits, expected):
         assert condition is None
     else:
         assert set(Building.objects.filter(condition).values_list("number", flat=True)) == expected
+
+
+def test_moving_a_building_moves_its_rows_denormalised_ids(world):
+    from buildings.models import Dwelling, Elevator, ElevatorInspection
+
+    building = world.a.building
+    building.estate = world.b.estate
+    building.number = "99号楼"
+    building.save()
+    b_hood = world.b.neighbourhood.pk
+    assert Dwelling.objects.get(pk=world.a.dwelling.pk).neighbourhood_id == b_hood
+    assert Dwelling.objects.get(pk=world.a.dwelling.pk).estate_id == world.b.estate.pk
+    assert Elevator.objects.get(pk=world.a.elevator.pk).neighbourhood_id == b_hood
+    assert ElevatorInspection.objects.get(pk=world.a.inspection.pk).neighbourhood_id == b_hood
+
+
+def test_moving_an_elevator_moves_its_inspections(world):
+    from buildings.models import ElevatorInspection
+
+    elevator = world.a.elevator
+    elevator.building = world.b.building
+    elevator.save()
+    inspection = ElevatorInspection.objects.get(pk=world.a.inspection.pk)
+    assert inspection.neighbourhood_id == world.b.neighbourhood.pk
