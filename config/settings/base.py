@@ -290,3 +290,7 @@ LOGGING = {
 
 # Linli's own knobs
 LINLI_API_KEY_LAST_USED_RESOLUTION = 60  # seconds between last_used_at writes
+
+# Messages live in the session, not a signed cookie: a new API key is shown
+# once through a message and must never travel in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
