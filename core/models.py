@@ -103,3 +103,52 @@ class ApiKey(TimeStampedModel):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+
+class AuditEvent(models.Model):
+    """An append-only audit record: who did what to whom, when, from where.
+
+    Written by each app's ``events.py``; nobody edits or deletes these rows
+    through the product (the admin is read-only). ``neighbourhood_id`` scopes
+    who may read it, like every place-bound row.
+    """
+
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    actor_label = models.CharField(_("who (as recorded)"), max_length=100, blank=True)
+    action = models.CharField(_("action"), max_length=50, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("object type"),
+    )
+    target_id = models.PositiveBigIntegerField(_("object id"), null=True, blank=True)
+    target_label = models.CharField(_("object (as recorded)"), max_length=200, blank=True)
+    neighbourhood_id = models.BigIntegerField(
+        _("neighbourhood id"), null=True, blank=True, db_index=True
+    )
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id")

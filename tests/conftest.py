@@ -90,6 +90,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://linli@db.invalid:5432/linli",
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "ID_ENCRYPTION_KEYS": "t1:dGVzdC1vbmx5LWlkLWtleS0zMi1ieXRlcy1sb25nISE=",
+    "ID_HASH_KEY": "test-only-hash-key-0123456789abcdef",
 }
 
 

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "csp",
     "django_htmx",
+    "simple_history",
+    "import_export",
     # Linli, lowest layer first (apps import downward only)
     "core",
     "buildings",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "core.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -277,6 +280,10 @@ ID_ENCRYPTION_KEYS = env(
     "ID_ENCRYPTION_KEYS",
     default="dev1:ZGV2LW9ubHktaWQta2V5LTMyLWJ5dGVzLWxvbmchIQ==",
 )
+
+# Keyed hash (HMAC) for exact lookup of identifiers; independent of the
+# encryption keys so that rotating those does not change any hash.
+ID_HASH_KEY = env("ID_HASH_KEY", default="dev-only-id-hash-key-change-me")
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

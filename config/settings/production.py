@@ -1,6 +1,7 @@
 """Production: every secret from the environment, HTTPS only, Redis, PostgreSQL.
 
-Required: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, ID_ENCRYPTION_KEYS.
+Required: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, ID_ENCRYPTION_KEYS,
+ID_HASH_KEY.
 Importing this module without one of them raises ImproperlyConfigured naming it,
 so a misconfigured process stops at start-up instead of running with a default.
 """
@@ -23,6 +24,7 @@ def _required(name):
 SECRET_KEY = _required("SECRET_KEY")
 ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
 ID_ENCRYPTION_KEYS = _required("ID_ENCRYPTION_KEYS")
+ID_HASH_KEY = _required("ID_HASH_KEY")
 
 DATABASES = {"default": env.db_url_config(_required("DATABASE_URL"))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -12,7 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from tests.conftest import PRODUCTION_ENV
 
-REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "ID_ENCRYPTION_KEYS"]
+REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "ID_ENCRYPTION_KEYS",
+            "ID_HASH_KEY"]
 
 
 def _clean_env(**extra):

@@ -1,0 +1,348 @@
+"""The registry a committee keeps: households (户) and residents (居民).
+
+Identifiers (ID or passport numbers, phones) are never stored in clear: an
+AES-GCM token (``core.crypto``), a keyed hash for exact lookup and the last four
+characters for masked display and suffix search. Names are searchable by
+characters, full pinyin and initials (``name_pinyin``, ``name_initials``).
+Every row carries ``neighbourhood_id`` (and estate/building ids) copied from
+its dwelling, so scoping is one indexed filter.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history import register as register_history
+from simple_history.models import HistoricalRecords
+
+from buildings.models import Building, Dwelling, Estate, Neighbourhood
+from core.crypto import cipher, keyed_hash
+from core.models import TimeStampedModel
+from core.text import name_search_keys
+
+
+def identifier_hash(id_type: str, number: str) -> str:
+    """The keyed hash used to find and de-duplicate a person by document number."""
+    return keyed_hash(f"{id_type}:{number}")
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("male")
+    FEMALE = "F", _("female")
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "id_card", _("resident identity card")
+    PASSPORT = "passport", _("passport")
+    HMT_PERMIT = "hmt_permit", _("Hong Kong, Macao or Taiwan permit")
+    FOREIGNER_PERMIT = "foreigner_permit", _("foreigner's permanent residence card")
+
+
+class ResidenceStatus(models.TextChoices):
+    REGISTERED = "registered", _("registered (户籍)")
+    PERMANENT = "permanent", _("permanent resident (常住)")
+    RENTING = "renting", _("renting (租住)")
+    NON_RESIDENT = "non_resident", _("non-resident (外来)")
+
+
+class Relation(models.TextChoices):
+    HEAD = "head", _("head of household")
+    SPOUSE = "spouse", _("spouse")
+    CHILD = "child", _("child")
+    PARENT = "parent", _("parent")
+    GRANDCHILD = "grandchild", _("grandchild")
+    GRANDPARENT = "grandparent", _("grandparent")
+    SIBLING = "sibling", _("sibling")
+    CHILD_IN_LAW = "child_in_law", _("son- or daughter-in-law")
+    TENANT = "tenant", _("tenant")
+    OTHER = "other", _("other")
+
+
+class Tenure(models.TextChoices):
+    OWNER = "owner", _("owner-occupier")
+    TENANT = "tenant", _("tenant")
+    OTHER = "other", _("other")
+
+
+class CareTag(models.Model):
+    """A configurable care tag: 党员, 独居老人, 残疾, 低保, 退役军人, 重点关爱 …"""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=30, unique=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("care tag")
+        verbose_name_plural = _("care tags")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PlaceBound(models.Model):
+    """Denormalised place ids copied from ``dwelling`` on save."""
+
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="+", verbose_name=_("dwelling")
+    )
+    building = models.ForeignKey(
+        Building,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("building"),
+    )
+    estate = models.ForeignKey(
+        Estate,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("estate"),
+    )
+    neighbourhood = models.ForeignKey(
+        Neighbourhood,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("neighbourhood"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="building_id")
+
+    def save(self, *args, **kwargs):
+        self.copy_place_from_dwelling()
+        super().save(*args, **kwargs)
+
+    def copy_place_from_dwelling(self):
+        if self.dwelling_id:
+            self.building_id, self.estate_id, self.neighbourhood_id = (
+                Dwelling.objects.filter(pk=self.dwelling_id)
+                .values_list("building_id", "estate_id", "neighbourhood_id")
+                .get()
+            )
+
+
+class Household(PlaceBound, TimeStampedModel):
+    """户: the people living in one dwelling, with a head (户主)."""
+
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="households", verbose_name=_("dwelling")
+    )
+    tenure = models.CharField(
+        _("tenure"), max_length=10, choices=Tenure.choices, default=Tenure.OWNER
+    )
+    head = models.ForeignKey(
+        "Resident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("head of household"),
+    )
+    moved_in = models.DateField(_("moved in"), null=True, blank=True)
+    moved_out = models.DateField(_("moved out"), null=True, blank=True, db_index=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["dwelling_id", "id"]
+        indexes = [models.Index(fields=["neighbourhood", "moved_out"])]
+
+    def __str__(self):
+        return str(self.dwelling) if self.dwelling_id else str(_("household"))
+
+    @property
+    def is_current(self) -> bool:
+        return self.moved_out is None
+
+
+class ResidentQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(moved_out__isnull=True, anonymised_at__isnull=True)
+
+    def born_on_or_before(self, day: datetime.date):
+        return self.filter(birth_date__lte=day)
+
+    def aged_at_least(self, years: int, today: datetime.date | None = None):
+        today = today or timezone.localdate()
+        return self.filter(birth_date__lte=_years_before(today, years))
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+class Resident(PlaceBound, TimeStampedModel):
+    """居民: one person in the registry. Identifiers are encrypted (see module doc)."""
+
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("household"),
+    )
+    name = models.CharField(_("name"), max_length=50)
+    name_pinyin = models.CharField(
+        _("name in pinyin"), max_length=200, editable=False, db_index=True
+    )
+    name_initials = models.CharField(_("initials"), max_length=50, editable=False, db_index=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True, db_index=True)
+    id_type = models.CharField(
+        _("identity document"), max_length=20, choices=IdType.choices, default=IdType.RESIDENT_ID
+    )
+    id_encrypted = models.TextField(editable=False, blank=True)
+    id_hash = models.CharField(max_length=64, editable=False, blank=True)
+    id_head = models.CharField(max_length=3, editable=False, blank=True)
+    id_last4 = models.CharField(max_length=4, editable=False, blank=True, db_index=True)
+    phone_encrypted = models.TextField(editable=False, blank=True)
+    phone_head = models.CharField(max_length=3, editable=False, blank=True)
+    phone_hash = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
+    phone_last4 = models.CharField(max_length=4, editable=False, blank=True, db_index=True)
+    relation = models.CharField(
+        _("relation to head"), max_length=20, choices=Relation.choices, default=Relation.HEAD
+    )
+    residence_status = models.CharField(
+        _("residence status"),
+        max_length=20,
+        choices=ResidenceStatus.choices,
+        default=ResidenceStatus.REGISTERED,
+    )
+    nationality = models.CharField(
+        _("nationality"),
+        max_length=2,
+        default="CN",
+        help_text=_("ISO 3166 country code, e.g. CN, US, JP."),
+    )
+    care_tags = models.ManyToManyField(
+        CareTag, blank=True, related_name="residents", verbose_name=_("care tags")
+    )
+    lives_alone = models.BooleanField(_("lives alone"), default=False)
+    moved_in = models.DateField(_("moved in"), null=True, blank=True)
+    moved_out = models.DateField(_("moved out"), null=True, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="resident",
+        verbose_name=_("account"),
+    )
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    objects = ResidentQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=[
+            "updated_at",
+            "name_pinyin",
+            "name_initials",
+            "id_encrypted",
+            "phone_encrypted",
+        ],
+    )
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["household_id", "id"]
+        permissions = [
+            ("view_full_identity", _("See full ID numbers and phone numbers (audited)")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_hash"], condition=~Q(id_hash=""), name="resident_unique_id_hash"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["neighbourhood", "moved_out"]),
+            models.Index(fields=["neighbourhood", "birth_date"]),
+            models.Index(fields=["neighbourhood", "name"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_pinyin, self.name_initials = name_search_keys(self.name)
+        if self.household_id:
+            self.dwelling_id = (
+                Household.objects.filter(pk=self.household_id)
+                .values_list("dwelling_id", flat=True)
+                .get()
+            )
+        super().save(*args, **kwargs)
+
+    @property
+    def masked_id(self) -> str:
+        if not self.id_last4:
+            return ""
+        head = self.id_head if self.id_type == IdType.RESIDENT_ID else ""
+        return f"{head or '***'}{'*' * 11}{self.id_last4}"
+
+    @property
+    def masked_phone(self) -> str:
+        return f"{self.phone_head or '1**'}****{self.phone_last4}" if self.phone_last4 else ""
+
+    # --- identifiers (pure computations; who may reveal them is decided by services)
+    def set_identifier(self, id_type: str, number: str) -> None:
+        """Store an ID or passport number encrypted, hashed and masked.
+
+        ``number`` must already be validated and normalised (services do that).
+        """
+        self.id_type = id_type
+        if not number:
+            self.id_encrypted = self.id_hash = self.id_head = self.id_last4 = ""
+            return
+        self.id_encrypted = cipher().encrypt(number)
+        self.id_hash = identifier_hash(id_type, number)
+        self.id_head = number[:3] if id_type == IdType.RESIDENT_ID else ""
+        self.id_last4 = number[-4:]
+
+    def set_phone(self, phone: str) -> None:
+        if not phone:
+            self.phone_encrypted = self.phone_hash = self.phone_head = self.phone_last4 = ""
+            return
+        self.phone_encrypted = cipher().encrypt(phone)
+        self.phone_hash = keyed_hash(f"phone:{phone}")
+        self.phone_head = phone[:3]
+        self.phone_last4 = phone[-4:]
+
+    def decrypt_identifier(self) -> str:
+        return cipher().decrypt(self.id_encrypted) if self.id_encrypted else ""
+
+    def decrypt_phone(self) -> str:
+        return cipher().decrypt(self.phone_encrypted) if self.phone_encrypted else ""
+
+    def age(self, today: datetime.date | None = None) -> int | None:
+        if not self.birth_date:
+            return None
+        today = today or timezone.localdate()
+        b = self.birth_date
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+
+# Dwellings belong to buildings/, but their history is kept with the registry
+# (the history table lives in this app's migrations).
+register_history(
+    Dwelling, app="residents", excluded_fields=["updated_at"], m2m_fields=[], related_name="+"
+)

@@ -1,0 +1,48 @@
+"""智慧报表: a cadre's saved query over the registry."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from buildings.models import Neighbourhood
+from core.models import TimeStampedModel
+
+
+class SavedReport(TimeStampedModel):
+    """Conditions ticked by a cadre, saved by name. Results are always computed
+    within the viewer's scope, so a report never widens what anyone may see."""
+
+    neighbourhood = models.ForeignKey(
+        Neighbourhood, on_delete=models.CASCADE, related_name="+", verbose_name=_("neighbourhood")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    conditions = models.JSONField(_("conditions"), default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    last_run_at = models.DateTimeField(_("last run at"), null=True, blank=True)
+    last_count = models.PositiveIntegerField(_("last count"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("smart report")
+        verbose_name_plural = _("smart reports")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["neighbourhood", "name"], name="saved_report_unique_name"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id")
