@@ -135,3 +135,12 @@ def mask_id_number(last4: str, prefix: str = "") -> str:
     """``310***********1234``: the region's first 3 digits when known, then stars."""
     head = prefix[:3] if prefix else "***"
     return f"{head}{'*' * 11}{last4}" if last4 else ""
+
+
+def compose_id_number(region: str, birth: datetime.date, sequence: int) -> str:
+    """Build a well-formed number (for demo data and tests): region, birth, 3-digit sequence.
+
+    An odd sequence gives a man's number, an even one a woman's.
+    """
+    first17 = f"{region}{birth:%Y%m%d}{sequence % 1000:03d}"
+    return first17 + check_char(first17)

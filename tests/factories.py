@@ -121,3 +121,39 @@ class ElevatorInspectionFactory(factory.django.DjangoModelFactory):
     elevator = factory.SubFactory(ElevatorFactory)
     inspected_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=200))
     agency = "上海市特种设备监督检验技术研究院"
+
+
+# --- registry (residents) ---------------------------------------------------------------
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.Household"
+
+    dwelling = factory.SubFactory(DwellingFactory)
+
+
+def make_id_number(n: int, birth=None, region="310113") -> str:
+    """A valid ID number; distinct for distinct ``n``."""
+    from residents.idnumbers import compose_id_number
+
+    birth = birth or datetime.date(1950, 1, 1) + datetime.timedelta(days=n % 20000)
+    return compose_id_number(region, birth, n)
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    """Residents go through the service, like every real write."""
+
+    class Meta:
+        model = "residents.Resident"
+
+    household = factory.SubFactory(HouseholdFactory)
+    name = factory.Sequence(lambda n: f"居民{n}")
+    id_number = factory.Sequence(lambda n: make_id_number(n))
+    phone = factory.Sequence(lambda n: f"137{n:08d}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from residents.services import resident_create
+
+        return resident_create(**kwargs)

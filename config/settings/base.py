@@ -278,7 +278,7 @@ SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 # "kid:base64key,kid2:base64key2" - the first key encrypts, all decrypt.
 ID_ENCRYPTION_KEYS = env(
     "ID_ENCRYPTION_KEYS",
-    default="dev1:ZGV2LW9ubHktaWQta2V5LTMyLWJ5dGVzLWxvbmchIQ==",
+    default="dev1:bGlubGktZGV2LW9ubHktaWQta2V5LTMyLWJ5dGVzISE=",
 )
 
 # Keyed hash (HMAC) for exact lookup of identifiers; independent of the

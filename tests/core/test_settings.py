@@ -12,8 +12,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from tests.conftest import PRODUCTION_ENV
 
-REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "ID_ENCRYPTION_KEYS",
-            "ID_HASH_KEY"]
+REQUIRED = [
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ID_ENCRYPTION_KEYS",
+    "ID_HASH_KEY",
+]
 
 
 def _clean_env(**extra):

@@ -1,0 +1,30 @@
+"""Writing audit events (core.models.AuditEvent). Apps call ``record`` from their events.py."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+
+from .models import AuditEvent
+
+
+def client_ip(request) -> str | None:
+    """The client's address as the outermost trusted proxy saw it (REMOTE_ADDR)."""
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+def record(
+    *, actor, action: str, target=None, neighbourhood_id=None, ip: str | None = None, **params
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=str(actor)[:100] if actor is not None else "",
+        action=action,
+        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        target_id=getattr(target, "pk", None),
+        target_label=str(target)[:200] if target is not None else "",
+        neighbourhood_id=neighbourhood_id
+        if neighbourhood_id is not None
+        else getattr(target, "neighbourhood_id", None),
+        ip_address=ip,
+        params=params,
+    )

@@ -1,0 +1,68 @@
+"""Audited events of the registry: one function per event (core.AuditEvent rows)."""
+
+from core.audit import record
+
+IDENTITY_REVEALED = "identity_revealed"
+RESIDENT_ANONYMISED = "resident_anonymised"
+HOUSEHOLD_MOVED = "household_moved"
+HOUSEHOLD_CODE_ISSUED = "household_code_issued"
+HOUSEHOLD_CODE_REVOKED = "household_code_revoked"
+RESIDENT_VERIFIED = "resident_verified"
+REGISTRY_IMPORTED = "registry_imported"
+REGISTRY_EXPORTED = "registry_exported"
+
+
+def identity_revealed(*, actor, resident, fields, ip=None):
+    return record(
+        actor=actor, action=IDENTITY_REVEALED, target=resident, ip=ip, fields=sorted(fields)
+    )
+
+
+def resident_anonymised(*, actor, resident, ip=None):
+    return record(actor=actor, action=RESIDENT_ANONYMISED, target=resident, ip=ip)
+
+
+def household_moved(*, actor, old, new, moved_on):
+    return record(
+        actor=actor,
+        action=HOUSEHOLD_MOVED,
+        target=new,
+        from_household=old.pk,
+        from_dwelling=old.dwelling_id,
+        to_dwelling=new.dwelling_id,
+        moved_on=moved_on.isoformat(),
+    )
+
+
+def household_code_issued(*, actor, household, code_id):
+    return record(actor=actor, action=HOUSEHOLD_CODE_ISSUED, target=household, code=code_id)
+
+
+def household_code_revoked(*, actor, household, code_id):
+    return record(actor=actor, action=HOUSEHOLD_CODE_REVOKED, target=household, code=code_id)
+
+
+def resident_verified(*, actor, resident, ip=None):
+    return record(actor=actor, action=RESIDENT_VERIFIED, target=resident, ip=ip)
+
+
+def registry_imported(*, actor, neighbourhood_id, rows, created, updated, filename):
+    return record(
+        actor=actor,
+        action=REGISTRY_IMPORTED,
+        neighbourhood_id=neighbourhood_id,
+        rows=rows,
+        created=created,
+        updated=updated,
+        filename=filename,
+    )
+
+
+def registry_exported(*, actor, neighbourhood_id, rows, masked):
+    return record(
+        actor=actor,
+        action=REGISTRY_EXPORTED,
+        neighbourhood_id=neighbourhood_id,
+        rows=rows,
+        masked=masked,
+    )
