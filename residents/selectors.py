@@ -155,3 +155,38 @@ def cadre_overview_for(*, user, today: datetime.date | None = None) -> CadreOver
         due_total=due.count() if len(shown) == DUE_ELEVATORS_SHOWN else len(shown),
         today=today,
     )
+
+
+# --- the registry -----------------------------------------------------------------------
+
+
+def residents_visible_to(*, user, perm: str = MANAGE):
+    """Residents in the user's scope, with what list pages show (no N+1)."""
+    from .models import Resident
+
+    return scope_for(user, perm).filter(
+        Resident.objects.select_related(
+            "household", "dwelling", "building", "estate"
+        ).prefetch_related("care_tags")
+    )
+
+
+def households_visible_to(*, user, perm: str = MANAGE):
+    from .models import Household
+
+    return scope_for(user, perm).filter(
+        Household.objects.select_related("dwelling", "building", "estate", "head")
+    )
+
+
+def access_resident(*, user, pk, perm: str = MANAGE):
+    """The resident if the user may see it; Http404 for missing and forbidden alike."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(residents_visible_to(user=user, perm=perm), pk=pk)
+
+
+def access_household(*, user, pk, perm: str = MANAGE):
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(households_visible_to(user=user, perm=perm), pk=pk)
