@@ -1,0 +1,460 @@
+"""`make bench`: Linli under gunicorn with production settings, measured with wrk.
+
+1. creates a fresh PostgreSQL database (dropped at the end), migrates it and
+   loads the normal demo (``seed_demo --force``), runs collectstatic;
+2. starts gunicorn with ``config.settings.production`` on a free loopback port
+   (2 × cores + 1 workers), Redis database 15 as cache and session store;
+3. for each target: checks one request answers 200, warms up, then runs wrk
+   for 10 s and prints requests/s, latency p50/p99 and the ratio to the ceiling:
+   the ceiling is /healthz, a bare Django view returning a fixed small JSON;
+4. stops gunicorn, drops the database, empties Redis database 15, exits 0.
+
+Only 127.0.0.1 is loaded. Missing tools (wrk, PostgreSQL, Redis) are reported
+and the run exits 0 without figures. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadgen  # noqa: E402
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+HOST = "127.0.0.1"
+# Behind the production proxy every request arrives as HTTPS (SECURE_SSL_REDIRECT stays on).
+PROXY_HEADERS = ["X-Forwarded-Proto: https"]
+
+
+@dataclass
+class Target:
+    name: str
+    path: str
+    what: str
+    headers: list[str]
+    expect: str  # a Content-Type prefix
+
+
+@dataclass
+class Figure:
+    target: str
+    path: str
+    what: str
+    requests_per_second: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    ratio: float | None = None
+    requests: int = 0
+    errors: int = 0
+    skipped: str | None = None
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+# --- prerequisites ---------------------------------------------------------------------
+
+
+def missing_prerequisite() -> str | None:
+    if loadgen.wrk_path() is None:
+        return (
+            "wrk is not installed; install it with `sudo apt-get install wrk` (Debian/Ubuntu)\n"
+            "or `brew install wrk` (macOS), then run `make bench` again."
+        )
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{PG_URL}/postgres", connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL is not reachable at {PG_URL} ({exc}); set BENCH_PG_URL."
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        return f"Redis is not reachable at {REDIS_URL} ({exc}); set BENCH_REDIS_URL."
+    return None
+
+
+# --- database and server ---------------------------------------------------------------
+
+
+def admin_sql(sql: str, *, database: str = "postgres") -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def django_env(database: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"{PG_URL}/{database}",
+        REDIS_URL=REDIS_URL,
+        CELERY_BROKER_URL=REDIS_URL,
+        ID_ENCRYPTION_KEYS=f"bench:{key}",
+        ID_HASH_KEY=secrets.token_urlsafe(32),
+        # Measure throughput, not the request budgets (the throttle's cache work still runs).
+        API_KEY_THROTTLE="100000000/min",
+        API_USER_THROTTLE="100000000/min",
+        API_ANON_THROTTLE="100000000/min",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: int = 600) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env, *, port, workers, worker_class, threads, log_path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        f"--bind={HOST}:{port}",
+        f"--workers={workers}",
+        f"--worker-class={worker_class}",
+        "--log-level=warning",
+        "--timeout=30",
+        "--graceful-timeout=5",
+    ]
+    if worker_class == "gthread":
+        command.append(f"--threads={threads}")
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    process.log_file = log
+    return process
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    process.log_file.close()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str, headers: list[str]) -> tuple[int, str, bytes]:
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError("the bench only talks to the loopback interface")
+    request = urllib.request.Request(url)  # noqa: S310 - checked just above
+    for header in headers:
+        name, _sep, value = header.partition(":")
+        request.add_header(name.strip(), value.strip())
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            if fetch(url, [])[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer /healthz in time")
+
+
+def preflight(base: str, target: Target) -> str | None:
+    """None if one request of ``target`` gets a 200 of the expected type, else why not."""
+    status, content_type, body = fetch(base + target.path, target.headers)
+    if status != 200:
+        return f"HTTP {status} on {target.path}"
+    if not content_type.startswith(target.expect):
+        return f"unexpected Content-Type {content_type!r}"
+    if target.name == "api":
+        rows = json.loads(body).get("results")
+        if not isinstance(rows, list) or len(rows) != 50:
+            return f"expected a page of 50 rows, got {len(rows or [])}"
+    return None
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def measure(base, targets, args) -> list[Figure]:
+    figures, ceiling = [], None
+    for target in targets:
+        figure = Figure(target.name, target.path, target.what)
+        figures.append(figure)
+        problem = preflight(base, target)
+        if problem:
+            figure.skipped = problem
+            say(f"  {target.what}: skipped ({problem})")
+            continue
+        loadgen.run(
+            base + target.path,
+            duration=args.warmup,
+            threads=args.threads_wrk,
+            connections=args.connections,
+            headers=target.headers,
+        )
+        result = loadgen.run(
+            base + target.path,
+            duration=args.duration,
+            threads=args.threads_wrk,
+            connections=args.connections,
+            headers=target.headers,
+        )
+        problem = preflight(base, target)  # wrk counts a 3xx as success: check again
+        if problem:
+            figure.skipped = f"after the run: {problem}"
+        figure.requests_per_second = result.requests_per_second
+        figure.p50_ms, figure.p99_ms = result.p50_ms, result.p99_ms
+        figure.requests, figure.errors = result.requests, result.errors
+        if target.name == "ceiling":
+            ceiling = result.requests_per_second
+        if ceiling:
+            figure.ratio = result.requests_per_second / ceiling
+        say(
+            f"  {target.what}: {result.requests_per_second:,.0f} req/s "
+            f"(p50 {_ms(result.p50_ms)}, p99 {_ms(result.p99_ms)}, errors {result.errors})"
+        )
+    return figures
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+def report(figures: list[Figure], header: str) -> None:
+    say()
+    say(header)
+    say(f"{'target':<30}{'path':<34}{'req/s':>8}{'p50':>11}{'p99':>11}{'of ceiling':>12}")
+    for f in figures:
+        label = f"{f.what:<30}{f.path:<34}"
+        if f.requests_per_second is None:
+            say(f"{label}{'n/a':>8}   skipped: {f.skipped}")
+            continue
+        ratio = "-" if f.ratio is None else f"{f.ratio:.0%}"
+        say(
+            f"{label}{f.requests_per_second:>8,.0f}{_ms(f.p50_ms):>11}"
+            f"{_ms(f.p99_ms):>11}{ratio:>12}"
+        )
+        if f.errors or f.skipped:
+            say(f"{'':<4}! {f.errors} errors; {f.skipped or ''}")
+
+
+def parse_args(argv):
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--worker-class",
+        choices=["sync", "gthread", "both"],
+        default="sync",
+        help="sync (default): the pages are CPU-bound Python, threads add no throughput "
+        "on them (see bench/README.md); both: measure each",
+    )
+    parser.add_argument("--workers", type=int, default=2 * (cores or 1) + 1)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--duration", type=int, default=loadgen.MAX_DURATION)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads-wrk", type=int, default=2)
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    args = parser.parse_args(argv)
+    args.cores = cores
+    args.duration = max(1, min(args.duration, loadgen.MAX_DURATION))
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    problem = missing_prerequisite()
+    if problem:
+        say(f"bench: not run. {problem}")
+        return 0
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > args.cores / 2:
+        say(
+            f"bench: warning: load average {load:.1f} on {args.cores} cores; "
+            "other work on this machine will lower the figures"
+        )
+    database = f"linli_bench_{os.getpid()}"
+    env = django_env(database)
+    workdir = Path(tempfile.mkdtemp(prefix="linli-bench-"))
+    server = None
+    started = time.monotonic()
+    all_figures = {}
+    try:
+        say(f"bench: database {database}, logs in {workdir}")
+        admin_sql(f'CREATE DATABASE "{database}"')
+        manage(env, "migrate", "--noinput", "-v0")
+        manage(env, "seed_demo", "--force", "-v0")
+        manage(env, "collectstatic", "--noinput", "-v0")
+        # planner statistics, as a live database has them (autovacuum may not have run yet)
+        admin_sql("VACUUM ANALYZE", database=database)
+        creds = json.loads(
+            subprocess.run(
+                [sys.executable, str(BASE_DIR / "bench" / "prepare.py")],
+                cwd=BASE_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        say(f"bench: ready in {time.monotonic() - started:.0f} s (demo data, static files)")
+        say(f"bench: the API is called with {creds.get('api_auth')}")
+
+        api_headers = [*PROXY_HEADERS]
+        if creds.get("api_header"):
+            api_headers.append(creds["api_header"])
+        elif creds.get("api_cookie"):
+            api_headers.append(f"Cookie: {creds['api_cookie']}")
+        targets = [
+            Target(
+                "ceiling",
+                "/healthz",
+                "ceiling: bare view, JSON",
+                PROXY_HEADERS,
+                "application/json",
+            ),
+            Target(
+                "api",
+                "/api/v1/dwellings/?page_size=50",
+                "API: place list, page of 50",
+                api_headers,
+                "application/json",
+            ),
+            Target(
+                "home",
+                "/",
+                "home page, cadre 13800000002",
+                [*PROXY_HEADERS, f"Cookie: {creds['cadre_cookie']}"],
+                "text/html",
+            ),
+        ]
+
+        classes = ["sync", "gthread"] if args.worker_class == "both" else [args.worker_class]
+        for worker_class in classes:
+            port = free_port()
+            base = f"http://{HOST}:{port}"
+            shape = f"{args.workers} {worker_class} workers"
+            if worker_class == "gthread":
+                shape += f" × {args.threads} threads"
+            say(f"bench: gunicorn, {shape}, on {base}")
+            server = start_gunicorn(
+                env,
+                port=port,
+                workers=args.workers,
+                worker_class=worker_class,
+                threads=args.threads,
+                log_path=workdir / f"gunicorn-{worker_class}.log",
+            )
+            wait_until_up(base + "/healthz", server)
+            figures = measure(base, targets, args)
+            stop(server)
+            server = None
+            all_figures[worker_class] = figures
+            report(
+                figures,
+                f"Linli bench: gunicorn {shape}, {args.cores} CPU cores shared with wrk "
+                f"({args.threads_wrk} threads, {args.connections} connections), "
+                f"PostgreSQL + Redis on loopback, {args.duration} s per target",
+            )
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        out = RESULTS_DIR / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
+        out.write_text(
+            json.dumps(
+                {
+                    "when": datetime.now().isoformat(timespec="seconds"),
+                    "cores": args.cores,
+                    "load_average_before": round(load, 2),
+                    "workers": args.workers,
+                    "threads": args.threads,
+                    "connections": args.connections,
+                    "duration": args.duration,
+                    "figures": {k: [asdict(f) for f in v] for k, v in all_figures.items()},
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        say(f"\nbench: figures saved to {out.relative_to(BASE_DIR)}")
+    finally:
+        stop(server)
+        if not args.keep_db:
+            try:
+                admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            except Exception as exc:  # noqa: BLE001
+                say(f"bench: could not drop {database}: {exc}")
+        try:
+            import redis
+
+            redis.Redis.from_url(REDIS_URL).flushdb()
+        except Exception as exc:  # noqa: BLE001
+            say(f"bench: could not empty {REDIS_URL}: {exc}")
+    say(f"bench: done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
