@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.api.authentication import split_key
 from core.models import ApiKey
@@ -61,7 +61,7 @@ def test_create_stores_only_prefix_and_hash(world):
     [(["places:read", "places:write"], "places:write"), ([], "at least one"), ("", "at least")],
 )
 def test_create_rejects_unknown_or_missing_scopes(world, scopes, message):
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError) as error, translation.override("en"):
         api_key_create(name="x", scopes=scopes, place=world.a.neighbourhood)
     assert message in str(error.value)
     assert not ApiKey.objects.exists()
@@ -267,7 +267,7 @@ def test_command_sets_expiry(world):
 )
 def test_command_errors_clearly(world, scopes, place, message):
     place = place.format(pk=world.a.neighbourhood.pk)
-    with pytest.raises(CommandError) as error:
+    with pytest.raises(CommandError) as error, translation.override("en"):
         run_command("--name", "x", "--scopes", scopes, "--place", place)
     assert message in str(error.value)
     assert not ApiKey.objects.exists()

@@ -36,7 +36,7 @@ def test_cadre_signs_in_on_a_phone_and_switches_to_english(page, live_server, wo
 
     # What a visitor sees first, then the login page; on a phone and on a desktop.
     page.goto(f"{live_server.url}/")
-    expect(page.get_by_role("link", name="Sign in").last).to_be_visible()
+    expect(page.get_by_role("link", name="登录").last).to_be_visible()
     assert _fits_the_width(page)
     screenshot("home-anonymous-360")
     page.set_viewport_size(DESKTOP_VIEWPORT)
