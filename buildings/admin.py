@@ -37,6 +37,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin_history import ScopedHistoryAdmin
 from core.admin_scoping import ScopedModelAdmin, ScopedTabularInline
 
 from .models import (
@@ -256,7 +257,7 @@ class BuildingAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
 
 
 @admin.register(Dwelling)
-class DwellingAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
+class DwellingAdmin(BuildingNumberSearchMixin, ScopedHistoryAdmin):
     building_number_field = "building__number"
     bare_digits_are_building_numbers = False  # "1203" is a room
     list_display = ("room", "building", "floor", "floor_area", "neighbourhood")
@@ -270,6 +271,9 @@ class DwellingAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
     autocomplete_fields = ("building",)
     raw_id_fields = ("owners",)
     choice_select_related = ("building__estate",)
+    # Change history (simple-history, kept by the registry): scoped and read-only.
+    history_hidden_fields = ("estate", "neighbourhood")
+    history_select_related = ("building__estate",)
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else self.fields

@@ -1,9 +1,12 @@
-"""Back office of the core app: API keys (superusers only, for now).
+"""Back office of the core app: API keys (superusers only) and the audit log.
 
 A key is created here with a name, scopes, a jurisdiction (place type + id)
 and an optional expiry; the full key is shown once, in the success message
 after saving, and never stored. Keys are revoked, not deleted, so that their
 record stays.
+
+The audit log (AuditEvent) is read-only for everybody, superusers included; a
+cadre reads the entries of their own neighbourhoods (404 for another's).
 """
 
 from django import forms
@@ -14,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_scoping import ScopedModelAdmin
 from core.api.places import place_type_choices, resolve_place
-from core.models import ApiKey, ApiScope
+from core.models import ApiKey, ApiScope, AuditEvent
 from core.scoping import place_models
 from core.services import api_key_create, api_key_revoke
 
@@ -207,3 +211,50 @@ class ApiKeyAdmin(admin.ModelAdmin):
             gettext("%(count)d API key(s) revoked.") % {"count": count},
             messages.SUCCESS,
         )
+
+
+# --- the audit log: read-only for everybody -----------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ScopedModelAdmin):
+    """Who did what to whom, when, from where. Nobody adds, edits or deletes an entry
+    here, superusers included; a cadre reads their own neighbourhoods' entries."""
+
+    scoped_actions = ("view",)
+    list_display = (
+        "created_at",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_label",
+        "ip_address",
+        "neighbourhood_id",
+    )
+    list_display_links = ("created_at", "action")
+    list_select_related = ("target_type",)
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("actor_label", "target_label")
+    search_help_text = _("Search by who acted or by the object, as recorded.")
+    fields = (
+        "created_at",
+        "actor",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "neighbourhood_id",
+        "ip_address",
+        "params",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
