@@ -10,10 +10,12 @@ from rest_framework.routers import DefaultRouter
 from buildings.api.views import register as register_buildings
 from core.api.errors import not_found
 from core.api.views import ApiDocsView
+from residents.api.views import register as register_residents
 
 router = DefaultRouter()
 router.include_root_view = False
 register_buildings(router)
+register_residents(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

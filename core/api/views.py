@@ -7,23 +7,22 @@ A detail lookup outside the scope is therefore a 404, like a missing row.
 """
 
 from drf_spectacular.views import SpectacularSwaggerSplitView
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 
 from core.scoping import scope_for
 
 from .schema import LinliAutoSchema  # also registers the API-key security scheme
 
 
-class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    """Read endpoints over place-bound rows.
+class ScopedQuerysetMixin:
+    """The guard every scoped viewset shares: ``get_queryset`` is the scope applied
+    to ``safely_get_queryset()``, and no subclass may override it.
 
     ``scope_permission``: the place permission(s) whose scope decides visibility
     (none named: only superusers see anything).
-    ``read_scope``: the API-key scope the endpoint needs (none named: keys are refused).
     """
 
     scope_permission: str | tuple[str, ...] = ()
-    read_scope: str | None = None
     schema = LinliAutoSchema()
 
     def __init_subclass__(cls, **kwargs):
@@ -42,6 +41,36 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return self.get_scope().filter(self.safely_get_queryset())
+
+
+class ScopedReadOnlyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+    """Read endpoints over place-bound rows.
+
+    ``read_scope``: the API-key scope the endpoint needs (none named: keys are refused).
+    """
+
+    read_scope: str | None = None
+
+
+class ScopedWriteViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, read, create and update (PATCH only) over place-bound rows; no delete.
+
+    ``read_scope`` / ``write_scope``: the API-key scopes for GET and for POST/PATCH.
+    Lookups for PATCH go through the same scoped queryset (404 outside the scope);
+    subclasses write through the app's services in ``perform_create`` /
+    ``perform_update`` and check there that what they create lies in the scope.
+    """
+
+    read_scope: str | None = None
+    write_scope: str | None = None
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

@@ -1,0 +1,260 @@
+"""Wellbeing alerts from door-access events (门禁).
+
+* :func:`access_events_record` stores events sent by a district system (the API
+  ``POST /api/v1/access-events/``), for residents or dwellings inside the
+  sender's jurisdiction.
+* :func:`raise_wellbeing_alerts` (daily, Celery) raises an alert for each
+  current resident aged ``LINLI_WELLBEING_MIN_AGE`` (80) or more whose last sign
+  of life - the latest event of the resident *or of their dwelling* - is older
+  than ``LINLI_WELLBEING_GAP_HOURS`` (48). One alert per gap: the gap is named by
+  its last event (``WellbeingAlert`` is unique on resident + last_seen_at), so a
+  re-run raises nothing new, and a new event followed by another gap raises
+  again. Residents with no event at all are never alerted: where they live there
+  is no door-access system sending events, and silence means nothing.
+  It is set-based: one query finds the residents in a gap (correlated
+  subqueries on the ``(resident, occurred_at)`` and ``(dwelling, occurred_at)``
+  indexes), then alerts are inserted in batches.
+* :func:`wellbeing_alert_handle`: a cadre marks an alert handled with a note (audited).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from buildings.models import Dwelling, add_years
+from buildings.permissions import MANAGE
+from core.audit import record
+from core.scoping import Scope, scope_for
+
+from ..models import AccessEvent, Resident, WellbeingAlert
+
+DEFAULT_MIN_AGE = 80
+DEFAULT_GAP_HOURS = 48
+# How far in the future an event's time may be (clock skew of door controllers).
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+MAX_BATCH = 500
+INSERT_BATCH = 1000
+
+WELLBEING_ALERT_HANDLED = "wellbeing_alert_handled"
+
+
+def min_age() -> int:
+    return int(getattr(settings, "LINLI_WELLBEING_MIN_AGE", DEFAULT_MIN_AGE))
+
+
+def gap() -> datetime.timedelta:
+    return datetime.timedelta(
+        hours=float(getattr(settings, "LINLI_WELLBEING_GAP_HOURS", DEFAULT_GAP_HOURS))
+    )
+
+
+# --- recording events ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One event as the API validated its shape."""
+
+    occurred_at: datetime.datetime
+    resident_id: int | None = None
+    dwelling_id: int | None = None
+    device: str = ""
+    source: str = ""
+
+
+class SubjectNotFound(Exception):
+    """Residents or dwellings not found in the jurisdiction: ``{index: field}``."""
+
+    def __init__(self, missing: dict[int, str]):
+        super().__init__(missing)
+        self.missing = missing
+
+
+def access_events_record(
+    *, scope: Scope, events: list[EventInput], now: datetime.datetime | None = None
+) -> list[AccessEvent]:
+    """Store ``events`` if every one names a resident or dwelling inside ``scope``.
+
+    All or nothing: an event in the future (beyond 5 minutes), a resident who
+    does not live in the dwelling named with them, or too many events raise
+    ValidationError (keys ``"<index>.<field>"``); a subject outside the scope or
+    missing raises :class:`SubjectNotFound` naming every such event. A few
+    queries whatever the number of events.
+    """
+    now = now or timezone.now()
+    if len(events) > MAX_BATCH:
+        raise ValidationError(
+            {"non_field_errors": [_("Send at most %(max)s events at once.") % {"max": MAX_BATCH}]}
+        )
+    errors: dict[str, list[str]] = {}
+    for index, event in enumerate(events):
+        if event.resident_id is None and event.dwelling_id is None:
+            errors[f"{index}.resident_id"] = [_("Name a resident_id or a dwelling_id.")]
+        if event.occurred_at > now + FUTURE_TOLERANCE:
+            errors[f"{index}.occurred_at"] = [_("The event cannot be in the future.")]
+    if errors:
+        raise ValidationError(errors)
+
+    resident_ids = {e.resident_id for e in events if e.resident_id is not None}
+    dwelling_ids = {e.dwelling_id for e in events if e.dwelling_id is not None}
+    residents = {
+        pk: (dwelling_id, neighbourhood_id)
+        for pk, dwelling_id, neighbourhood_id in (
+            scope.filter(Resident.objects.filter(pk__in=resident_ids)).values_list(
+                "pk", "dwelling_id", "neighbourhood_id"
+            )
+            if resident_ids
+            else []
+        )
+    }
+    dwellings = dict(
+        scope.filter(Dwelling.objects.filter(pk__in=dwelling_ids)).values_list(
+            "pk", "neighbourhood_id"
+        )
+        if dwelling_ids
+        else []
+    )
+    missing: dict[int, str] = {}
+    for index, event in enumerate(events):
+        if event.resident_id is not None and event.resident_id not in residents:
+            missing[index] = "resident_id"
+        elif event.dwelling_id is not None and event.dwelling_id not in dwellings:
+            missing[index] = "dwelling_id"
+    if missing:
+        raise SubjectNotFound(missing)
+    for index, event in enumerate(events):
+        if (
+            event.resident_id is not None
+            and event.dwelling_id is not None
+            and residents[event.resident_id][0] != event.dwelling_id
+        ):
+            errors[f"{index}.dwelling_id"] = [_("The resident does not live in this dwelling.")]
+    if errors:
+        raise ValidationError(errors)
+
+    rows = [
+        AccessEvent(
+            resident_id=event.resident_id,
+            dwelling_id=event.dwelling_id,
+            neighbourhood_id=(
+                residents[event.resident_id][1]
+                if event.resident_id is not None
+                else dwellings[event.dwelling_id]
+            ),
+            occurred_at=event.occurred_at,
+            device=event.device,
+            source=event.source,
+        )
+        for event in events
+    ]
+    with transaction.atomic():
+        return AccessEvent.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+
+
+# --- raising alerts ----------------------------------------------------------------------
+
+
+def residents_in_gap(*, now: datetime.datetime | None = None) -> QuerySet:
+    """Current residents old enough, seen before but not within the gap, not yet alerted
+    for this gap; annotated with ``last_seen`` (one query when evaluated)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    born_by = add_years(today, -min_age())
+    last_own = (
+        AccessEvent.objects.filter(resident_id=OuterRef("pk"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    last_home = (
+        AccessEvent.objects.filter(dwelling_id=OuterRef("dwelling_id"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    own, home = Subquery(last_own), Subquery(last_home)
+    already = WellbeingAlert.objects.filter(
+        resident_id=OuterRef("pk"), last_seen_at=OuterRef("last_seen")
+    )
+    return (
+        Resident.objects.current()
+        .filter(birth_date__lte=born_by)
+        # GREATEST ignores NULLs on PostgreSQL but not on SQLite: coalesce both ways.
+        .annotate(last_seen=Greatest(Coalesce(own, home), Coalesce(home, own)))
+        .filter(last_seen__isnull=False, last_seen__lt=now - gap())
+        .filter(~Exists(already))
+    )
+
+
+def raise_wellbeing_alerts(*, now: datetime.datetime | None = None) -> int:
+    """Raise the alerts due now; returns how many were raised. Idempotent."""
+    rows = list(residents_in_gap(now=now).values_list("pk", "neighbourhood_id", "last_seen"))
+    alerts = [
+        WellbeingAlert(resident_id=pk, neighbourhood_id=neighbourhood_id, last_seen_at=last_seen)
+        for pk, neighbourhood_id, last_seen in rows
+    ]
+    with transaction.atomic():
+        # A concurrent run may have inserted some already: the unique constraint wins.
+        WellbeingAlert.objects.bulk_create(alerts, batch_size=INSERT_BATCH, ignore_conflicts=True)
+    return len(alerts)
+
+
+# --- the cadre's list (reads) and handling ------------------------------------------------
+
+OPEN, HANDLED, ALL = "open", "handled", "all"
+
+
+def alerts_visible_to(*, user, status: str = OPEN) -> QuerySet:
+    queryset = scope_for(user, MANAGE).filter(
+        WellbeingAlert.objects.select_related(
+            "resident__estate", "resident__building", "resident__dwelling", "handled_by"
+        )
+    )
+    if status == OPEN:
+        queryset = queryset.filter(handled_at__isnull=True).order_by("-raised_at", "-pk")
+    elif status == HANDLED:
+        queryset = queryset.filter(handled_at__isnull=False).order_by("-handled_at", "-pk")
+    else:
+        queryset = queryset.order_by("-raised_at", "-pk")
+    return queryset
+
+
+def access_alert(*, user, pk) -> WellbeingAlert:
+    """The alert if it is in the user's scope; 404 for missing and forbidden alike."""
+    return get_object_or_404(alerts_visible_to(user=user, status=ALL), pk=pk)
+
+
+@transaction.atomic
+def wellbeing_alert_handle(
+    *, alert: WellbeingAlert, by, note: str, ip: str | None = None
+) -> WellbeingAlert:
+    """Mark an alert handled with what was done (audited)."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say what was done, e.g. “called, she is fine”.")})
+    if len(note) > 2000:
+        raise ValidationError({"note": _("A note has at most 2000 characters.")})
+    locked = WellbeingAlert.objects.select_for_update().get(pk=alert.pk)
+    if locked.handled_at is not None:
+        raise ValidationError(_("This alert has already been handled."))
+    alert.handled_at = timezone.now()
+    alert.handled_by = by
+    alert.note = note
+    alert.save(update_fields=["handled_at", "handled_by", "note"])
+    record(
+        actor=by,
+        action=WELLBEING_ALERT_HANDLED,
+        target=alert,
+        ip=ip,
+        resident=alert.resident_id,
+        note=note,
+    )
+    return alert
