@@ -46,11 +46,12 @@ def resident_verified(*, actor, resident, ip=None):
     return record(actor=actor, action=RESIDENT_VERIFIED, target=resident, ip=ip)
 
 
-def registry_imported(*, actor, neighbourhood_id, rows, created, updated, filename):
+def registry_imported(*, actor, neighbourhood_id, rows, created, updated, filename, ip=None):
     return record(
         actor=actor,
         action=REGISTRY_IMPORTED,
         neighbourhood_id=neighbourhood_id,
+        ip=ip,
         rows=rows,
         created=created,
         updated=updated,
@@ -58,11 +59,13 @@ def registry_imported(*, actor, neighbourhood_id, rows, created, updated, filena
     )
 
 
-def registry_exported(*, actor, neighbourhood_id, rows, masked):
+def registry_exported(*, actor, neighbourhood_id, rows, masked, ip=None, **details):
     return record(
         actor=actor,
         action=REGISTRY_EXPORTED,
         neighbourhood_id=neighbourhood_id,
+        ip=ip,
         rows=rows,
         masked=masked,
+        **details,
     )

@@ -8,6 +8,7 @@ django-environ; the defaults here are safe for development only, and
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -260,6 +261,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule is code, reviewed like code.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
+    # wellbeing alerts (residents.tasks_wellbeing): once a day, 07:00 local time
+    "wellbeing-alerts": {
+        "task": "residents.raise_wellbeing_alerts",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # visitors' personal fields, LINLI_VISITOR_PURGE_DAYS after the stay (residents.tasks)
+    "visitor-purge": {
+        "task": "residents.purge_visitor_declarations",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- E-mail and SMS -------------------------------------------------------------------

@@ -31,6 +31,13 @@ def identifier_hash(id_type: str, number: str) -> str:
     return keyed_hash(f"{id_type}:{number}")
 
 
+def history_user(request=None, **kwargs):
+    """Who made a change, for simple-history: the signed-in person, or None for an API
+    key (a district system is not a User; its requests carry an ApiKeyPrincipal)."""
+    user = getattr(request, "user", None)
+    return user if isinstance(user, models.Model) else None
+
+
 class Gender(models.TextChoices):
     MALE = "M", _("male")
     FEMALE = "F", _("female")
@@ -156,7 +163,7 @@ class Household(PlaceBound, TimeStampedModel):
     moved_out = models.DateField(_("moved out"), null=True, blank=True, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], get_user=history_user)
 
     class Meta:
         verbose_name = _("household")
@@ -252,6 +259,7 @@ class Resident(PlaceBound, TimeStampedModel):
 
     objects = ResidentQuerySet.as_manager()
     history = HistoricalRecords(
+        get_user=history_user,
         excluded_fields=[
             "updated_at",
             "name_pinyin",
@@ -344,5 +352,10 @@ class Resident(PlaceBound, TimeStampedModel):
 # Dwellings belong to buildings/, but their history is kept with the registry
 # (the history table lives in this app's migrations).
 register_history(
-    Dwelling, app="residents", excluded_fields=["updated_at"], m2m_fields=[], related_name="+"
+    Dwelling,
+    app="residents",
+    excluded_fields=["updated_at"],
+    m2m_fields=[],
+    related_name="+",
+    get_user=history_user,
 )

@@ -140,6 +140,22 @@ def household_create(
     return household
 
 
+HOUSEHOLD_UPDATABLE = {"tenure", "moved_in", "notes"}
+
+
+@transaction.atomic
+def household_update(*, household: Household, by=None, **changes) -> Household:
+    """Change a household's tenure, moved-in date or notes (moves: household_move)."""
+    unknown = set(changes) - HOUSEHOLD_UPDATABLE
+    if unknown:
+        raise TypeError(f"household_update cannot change {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(household, field, value)
+    household.full_clean(exclude=["head", "dwelling", "building", "estate", "neighbourhood"])
+    household.save()
+    return household
+
+
 @transaction.atomic
 def household_set_head(*, household: Household, resident: Resident) -> Household:
     if resident.household_id != household.pk:
@@ -335,6 +351,8 @@ def resident_anonymise(*, resident: Resident, by, ip: str | None = None) -> Resi
     resident.set_identifier(resident.id_type, "")
     resident.set_phone("")
     resident.notes = ""
+    if resident.user_id is not None:  # the account is no longer anyone's verified account
+        Resident.user.field.related_model.objects.filter(pk=resident.user_id).update(verified=False)
     resident.user = None
     if resident.birth_date:
         resident.birth_date = resident.birth_date.replace(month=1, day=1)
