@@ -456,5 +456,19 @@ def main(argv=None) -> int:
     return 0
 
 
+# Benchmarks with their own data, run after the HTTP one (each prints its figures, exits 0).
+EXTRA_BENCHMARKS = ["bench_registry.py"]
+
+
+def run_extra_benchmarks() -> None:
+    for script in EXTRA_BENCHMARKS:
+        path = BASE_DIR / "bench" / script
+        if path.exists():
+            say(f"\nbench: {script}")
+            subprocess.run([sys.executable, str(path)], cwd=BASE_DIR, check=False)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    run_extra_benchmarks()
+    sys.exit(status)
