@@ -1,0 +1,417 @@
+"""Excel import and export pages for cadres: /registry/import/ and /registry/export/.
+
+Import is three steps: upload (the file is kept server-side, encrypted, for a day at
+most), a dry-run preview of what would be created, updated or left unchanged with
+every bad row, then a confirmation that checks the same file again and saves it in
+one transaction, or nothing. A pending upload belongs to the user who sent it:
+anyone else's token is a 404.
+
+Export writes the residents the filters select (within the viewer's scope) to XLSX.
+Its filters take the same query parameters as the registry admin's resident list
+(``estate__id__exact``, ``building__id__exact``, ``care_tags__id__exact``, ``age``,
+``residence_status__exact``, ``gender__exact``, ``lives_alone__exact``,
+``moved_out``, ``q``), so the admin can link "export this list" with its own query
+string. Identifiers are masked; full values need ``residents.view_full_identity``
+and a POST with "full values" ticked, and are audited like every export.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from buildings.models import Building, Estate
+from buildings.permissions import MANAGE
+from core.audit import client_ip
+from core.scoping import scope_for
+
+from .imports import (
+    COLUMNS,
+    GENDER_NAMES,
+    ID_TYPE_NAMES,
+    RELATION_NAMES,
+    STATUS_NAMES,
+    errors_workbook,
+    import_registry,
+    max_upload_bytes,
+    plan_import,
+    purge_expired_uploads,
+    template_workbook,
+    upload_discard,
+    upload_load,
+    upload_store,
+    write_export,
+)
+from .models import CareTag, Gender, ResidenceStatus
+from .search import resident_search_q
+from .selectors import residents_visible_to
+from .services.registry import VIEW_FULL_IDENTITY
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RESULT_KEY = "linli_import_result"
+ERRORS_SHOWN = 500
+PAGE_SIZE = 50
+# Selects list every estate / building in scope up to these many (a district user types ids).
+MAX_CHOICES = 300
+
+
+def _require_cadre(request):
+    scope = scope_for(request.user, MANAGE)
+    if scope.is_empty:
+        raise PermissionDenied(_("Import and export are for the residents' committee."))
+    return scope
+
+
+def _xlsx(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Excel or CSV file"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.txt"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = max_upload_bytes()
+        if upload.size > limit:
+            raise ValidationError(
+                _("The file is larger than %(size)s MB; split it into several files.")
+                % {"size": limit // (1024 * 1024)}
+            )
+        return upload
+
+
+def _column_rows():
+    """The columns for the page's table: header, English header, required, allowed values."""
+    choices = {
+        "id_type": ID_TYPE_NAMES,
+        "gender": GENDER_NAMES,
+        "relation": RELATION_NAMES,
+        "residence_status": STATUS_NAMES,
+    }
+    tags = "、".join(CareTag.objects.filter(active=True).values_list("name", flat=True))
+    rows = []
+    for column in COLUMNS:
+        values = ""
+        if column.key in choices:
+            values = "、".join(names[0] for names in choices[column.key].values())
+        elif column.key == "care_tags":
+            values = tags
+        elif column.key == "lives_alone":
+            values = "是、否"
+        rows.append({"column": column, "values": values})
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_start(request):
+    _require_cadre(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        purge_expired_uploads()
+        token = upload_store(user=request.user, filename=upload.name, data=upload.read())
+        return redirect("registry:import_preview", token=token)
+    context = {
+        "form": form,
+        "columns": _column_rows(),
+        "max_mb": max_upload_bytes() // (1024 * 1024),
+    }
+    return render(request, "residents/import.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def import_template(request):
+    _require_cadre(request)
+    return _xlsx(template_workbook(user=request.user), "居民信息导入模板.xlsx")
+
+
+def _pending(request, token):
+    _require_cadre(request)
+    upload = upload_load(user=request.user, token=token)
+    if upload is None:  # unknown, expired or someone else's: the same answer
+        raise Http404
+    return upload
+
+
+def _render_preview(request, upload, result, status=200):
+    context = {
+        "upload": upload,
+        "result": result,
+        "errors": result.errors[:ERRORS_SHOWN],
+        "errors_hidden": max(0, len(result.errors) - ERRORS_SHOWN),
+        "form": UploadForm(),
+    }
+    return render(request, "residents/import_preview.html", context, status=status)
+
+
+@login_required
+@require_GET
+def import_preview(request, token):
+    upload = _pending(request, token)
+    result = plan_import(user=request.user, data=upload.data, filename=upload.filename)
+    return _render_preview(request, upload, result)
+
+
+@login_required
+@require_GET
+def import_errors(request, token):
+    upload = _pending(request, token)
+    result = plan_import(user=request.user, data=upload.data, filename=upload.filename)
+    return _xlsx(errors_workbook(result), f"导入错误-{timezone.localdate():%Y%m%d}.xlsx")
+
+
+@login_required
+@require_POST
+def import_confirm(request, token):
+    upload = _pending(request, token)
+    result = import_registry(
+        user=request.user,
+        data=upload.data,
+        filename=upload.filename,
+        dry_run=False,
+        ip=client_ip(request),
+    )
+    if not result.saved:  # the registry changed since the preview, or the file is bad
+        return _render_preview(request, upload, result, status=400)
+    upload_discard(user=request.user, token=token)
+    request.session[RESULT_KEY] = {
+        "filename": result.filename,
+        "rows": result.rows,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "households_created": result.households_created,
+        "resident_ids": result.resident_ids,
+    }
+    messages.success(request, _("The file was imported."))
+    return redirect("registry:import_done")
+
+
+@login_required
+@require_POST
+def import_cancel(request, token):
+    _pending(request, token)
+    upload_discard(user=request.user, token=token)
+    messages.info(request, _("The upload was discarded; nothing was saved."))
+    return redirect("registry:import")
+
+
+@login_required
+@require_GET
+def import_done(request):
+    _require_cadre(request)
+    summary = request.session.get(RESULT_KEY)
+    if not summary:
+        return redirect("registry:import")
+    residents = (
+        residents_visible_to(user=request.user)
+        .filter(pk__in=summary["resident_ids"])
+        .order_by("estate__name", "building__number", "dwelling__room", "household_id", "pk")
+    )
+    return render(
+        request,
+        "residents/import_done.html",
+        {
+            "summary": summary,
+            "residents": residents,
+            "more": summary["created"] + summary["updated"] - len(summary["resident_ids"]),
+        },
+    )
+
+
+# --- export --------------------------------------------------------------------------------
+
+ANY = ("", gettext_lazy("Any"))
+
+
+class ExportFilterForm(forms.Form):
+    """The registry list's filters, named as the admin's resident list names them."""
+
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=50,
+        help_text=gettext_lazy("Name (张三, zhangsan or zs), last 4 digits of a phone or ID."),
+    )
+    estate__id__exact = forms.IntegerField(label=gettext_lazy("Estate"), required=False)
+    building__id__exact = forms.IntegerField(label=gettext_lazy("Building"), required=False)
+    care_tags__id__exact = forms.TypedChoiceField(
+        label=gettext_lazy("Care tag"), required=False, coerce=int, empty_value=None
+    )
+    age = forms.ChoiceField(label=gettext_lazy("Age"), required=False)
+    residence_status__exact = forms.ChoiceField(
+        label=gettext_lazy("Residence status"),
+        required=False,
+        choices=[ANY, *ResidenceStatus.choices],
+    )
+    gender__exact = forms.ChoiceField(
+        label=gettext_lazy("Gender"), required=False, choices=[ANY, *Gender.choices]
+    )
+    lives_alone__exact = forms.ChoiceField(
+        label=gettext_lazy("Lives alone"),
+        required=False,
+        choices=[ANY, ("1", gettext_lazy("Yes")), ("0", gettext_lazy("No"))],
+    )
+    moved_out = forms.ChoiceField(
+        label=gettext_lazy("Moved out"),
+        required=False,
+        choices=[
+            ANY,
+            ("no", gettext_lazy("No (living here)")),
+            ("yes", gettext_lazy("Yes")),
+        ],
+    )
+    full = forms.BooleanField(
+        label=gettext_lazy("Full ID and phone numbers (recorded in the audit log)"),
+        required=False,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .admin import AGE_BANDS  # the registry list's age bands: one definition
+
+        self.user = user
+        self.scope = scope_for(user, MANAGE)
+        self.fields["age"].choices = [ANY, *[(value, label) for value, label, *_r in AGE_BANDS]]
+        self.fields["care_tags__id__exact"].choices = [
+            ANY,
+            *CareTag.objects.order_by("sort_order", "name").values_list("pk", "name"),
+        ]
+        estates = list(
+            self.scope.filter(Estate.objects.all())
+            .order_by("name")
+            .values_list("pk", "name")[: MAX_CHOICES + 1]
+        )
+        if len(estates) <= MAX_CHOICES:
+            self.fields["estate__id__exact"].widget = forms.Select(choices=[ANY, *estates])
+        buildings = self.scope.filter(Building.objects.all())
+        estate_id = self.data.get("estate__id__exact") if self.is_bound else None
+        if estate_id and str(estate_id).isdigit():
+            buildings = buildings.filter(estate_id=int(estate_id))
+        buildings = list(
+            buildings.order_by("estate__name", "number").values_list(
+                "pk", "estate__name", "number"
+            )[: MAX_CHOICES + 1]
+        )
+        if len(buildings) <= MAX_CHOICES:
+            self.fields["building__id__exact"].widget = forms.Select(
+                choices=[ANY, *[(pk, f"{estate} {number}") for pk, estate, number in buildings]]
+            )
+        if not user.has_perm(VIEW_FULL_IDENTITY):
+            del self.fields["full"]
+
+    def _scoped_place(self, name, model):
+        pk = self.cleaned_data.get(name)
+        if pk is not None and not self.scope.filter(model.objects.filter(pk=pk)).exists():
+            raise ValidationError(_("Select a place you manage."))
+        return pk
+
+    def clean_estate__id__exact(self):
+        return self._scoped_place("estate__id__exact", Estate)
+
+    def clean_building__id__exact(self):
+        return self._scoped_place("building__id__exact", Building)
+
+    def queryset(self):
+        """The selected residents, scoped, in place order, with what the export reads."""
+        from .admin import AGE_BANDS, age_band_q
+
+        data = self.cleaned_data if self.is_bound else {}  # unbound: everyone in scope
+        queryset = residents_visible_to(user=self.user)
+        conditions = Q()
+        if data.get("q"):
+            conditions &= resident_search_q(data["q"])
+        for name, lookup in (
+            ("estate__id__exact", "estate_id"),
+            ("building__id__exact", "building_id"),
+            ("residence_status__exact", "residence_status"),
+            ("gender__exact", "gender"),
+        ):
+            if data.get(name) not in (None, ""):
+                conditions &= Q(**{lookup: data[name]})
+        if data.get("care_tags__id__exact") is not None:
+            conditions &= Q(care_tags__id=data["care_tags__id__exact"])
+        for value, _label, low, high in AGE_BANDS:
+            if data.get("age") == value:
+                conditions &= age_band_q(low, high, timezone.localdate())
+        if data.get("lives_alone__exact") in ("1", "0"):
+            conditions &= Q(lives_alone=data["lives_alone__exact"] == "1")
+        if data.get("moved_out") == "no":
+            conditions &= Q(moved_out__isnull=True)
+        elif data.get("moved_out") == "yes":
+            conditions &= Q(moved_out__isnull=False)
+        return queryset.filter(conditions).order_by(
+            "estate__name", "building__number", "dwelling__room", "household_id", "pk"
+        )
+
+    def query_without(self, *names) -> str:
+        query = self.data.copy() if self.is_bound else {}
+        for name in ("page", "full", "csrfmiddlewaretoken", *names):
+            query.pop(name, None)
+        return query.urlencode() if query else ""
+
+
+@login_required
+@require_GET
+def export_page(request):
+    _require_cadre(request)
+    form = ExportFilterForm(request.GET or None, user=request.user)
+    context = {"form": form, "page_obj": None, "query": form.query_without()}
+    if form.is_bound and not form.is_valid():
+        return render(request, "residents/export.html", context, status=400)
+    paginator = Paginator(form.queryset(), PAGE_SIZE)
+    context["page_obj"] = paginator.get_page(request.GET.get("page"))
+    context["page_query"] = form.query_without()
+    return render(request, "residents/export.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_download(request):
+    """The selected residents as XLSX. Full values only by POST, with the permission."""
+    _require_cadre(request)
+    data = request.POST if request.method == "POST" else request.GET
+    wants_full = request.method == "POST" and data.get("full") in ("on", "1", "true")
+    if wants_full and not request.user.has_perm(VIEW_FULL_IDENTITY):
+        raise PermissionDenied(_("You may not see full ID and phone numbers."))
+    form = ExportFilterForm(data, user=request.user)
+    if not form.is_valid():
+        context = {"form": form, "page_obj": None, "query": form.query_without()}
+        return render(request, "residents/export.html", context, status=400)
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    write_export(
+        user=request.user,
+        queryset=form.queryset(),
+        full=wants_full,
+        fileobj=handle,
+        ip=client_ip(request),
+    )
+    handle.seek(0)
+    name = f"居民-{timezone.localdate():%Y%m%d}.xlsx"
+    response = FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
+    response["Cache-Control"] = "no-store"
+    return response
