@@ -312,3 +312,11 @@ LINLI_API_KEY_LAST_USED_RESOLUTION = 60  # seconds between last_used_at writes
 # Messages live in the session, not a signed cookie: a new API key is shown
 # once through a message and must never travel in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# The registry (residents/): each knob read from the environment with its default.
+LINLI_HOUSEHOLD_CODE_DAYS = env.int("LINLI_HOUSEHOLD_CODE_DAYS", default=30)
+LINLI_VERIFY_MAX_FAILURES = env.int("LINLI_VERIFY_MAX_FAILURES", default=5)
+LINLI_VERIFY_WINDOW_MINUTES = env.int("LINLI_VERIFY_WINDOW_MINUTES", default=60)
+LINLI_VISITOR_PURGE_DAYS = env.int("LINLI_VISITOR_PURGE_DAYS", default=30)
+LINLI_WELLBEING_MIN_AGE = env.int("LINLI_WELLBEING_MIN_AGE", default=80)
+LINLI_WELLBEING_GAP_HOURS = env.int("LINLI_WELLBEING_GAP_HOURS", default=48)
