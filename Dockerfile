@@ -32,8 +32,9 @@ USER linli
 
 EXPOSE 8000
 
-# Workers: gunicorn reads WEB_CONCURRENCY. X-Forwarded-Proto is trusted from any
+# Workers: gunicorn reads WEB_CONCURRENCY. The 120 s timeout leaves room for a
+# cadre's 100,000-row registry import (about 45 s measured, see bench/README.md). X-Forwarded-Proto is trusted from any
 # peer because only the TLS proxy can reach this port (see docs/deployment.md).
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--forwarded-allow-ips", "*", "--worker-tmp-dir", "/dev/shm", \
+     "--forwarded-allow-ips", "*", "--worker-tmp-dir", "/dev/shm", "--timeout", "120", \
      "--access-logfile", "-", "--error-logfile", "-"]
