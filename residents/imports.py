@@ -33,7 +33,7 @@ thousand rows) and writes with ``bulk_create`` / ``bulk_update`` in batches of
 ``BATCH``, keeping every rule in its one place:
 
 * values go through the services' own normalisers (``normalise_identifier``: GB
-  11643 and document numbers; ``normalise_phone``; ``_validate_name``), identifiers
+  11643 and document numbers; ``normalise_phone``; ``validate_resident_name``), identifiers
   through ``Resident.set_identifier`` / ``set_phone`` (encryption, keyed hash, last
   4), and each new or changed row through ``Model.clean_fields`` as the services'
   ``full_clean`` does; the uniqueness of document numbers is checked for the whole
@@ -90,7 +90,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from buildings.models import Building, Dwelling, Estate
 from buildings.permissions import MANAGE
-from core.crypto import DecryptionError, cipher, keyed_hash
+from core.crypto import DecryptionError, cipher
 from core.scoping import Scope, scope_for
 from core.text import name_search_keys
 
@@ -106,13 +106,13 @@ from .models import (
     Resident,
     Tenure,
 )
-from .models.registry import identifier_hash
+from .models.registry import identifier_hash, phone_hash
 from .services import resident_move
 from .services.registry import (
     VIEW_FULL_IDENTITY,
-    _validate_name,
     normalise_identifier,
     normalise_phone,
+    validate_resident_name,
 )
 
 # Rows written (and identifiers looked up) per query.
@@ -717,11 +717,6 @@ def _search_keys(name: str) -> tuple[str, str]:
     return name_search_keys(name)
 
 
-def _phone_hash(phone: str) -> str:
-    # The same keyed hash Resident.set_phone stores (compared without encrypting).
-    return keyed_hash(f"phone:{phone}")
-
-
 def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -830,7 +825,7 @@ class Planner:
 
         # name
         try:
-            row.name = _validate_name(text("name"))
+            row.name = validate_resident_name(text("name"))
         except ValidationError as exc:
             self.error(row, "name", " ".join(_messages(exc, "name")))
 
@@ -1284,7 +1279,7 @@ class Planner:
 
     def changed_fields(self, row: PlannedRow, get) -> list[str]:
         changed = [key for key, value in self.wanted(row).items() if get(key) != value]
-        if row.phone is not None and get("phone_hash") != _phone_hash(row.phone):
+        if row.phone is not None and get("phone_hash") != phone_hash(row.phone):
             changed.append("phone")
         return changed
 

@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from .idnumbers import parse_id_number
 from .models import IdType
-from .models.registry import identifier_hash
+from .models.registry import identifier_hash, phone_hash
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"^[a-z]+$")
@@ -45,9 +45,7 @@ def resident_search_q(term: str, prefix: str = "") -> Q:
     if _SUFFIX.match(upper):
         return Q(**{f"{p}id_last4": upper}) | Q(**{f"{p}phone_last4": upper})
     if re.fullmatch(r"1[3-9]\d{9}", compact):  # a whole mobile number: by its keyed hash
-        from core.crypto import keyed_hash
-
-        return Q(**{f"{p}phone_hash": keyed_hash(f"phone:{compact}")})
+        return Q(**{f"{p}phone_hash": phone_hash(compact)})
     lower = compact.lower()
     if _LATIN.match(lower):
         return (

@@ -26,6 +26,11 @@ from core.models import TimeStampedModel
 from core.text import name_search_keys
 
 
+def phone_hash(phone: str) -> str:
+    """The keyed hash used to find a person by a whole phone number."""
+    return keyed_hash(f"phone:{phone}")
+
+
 def identifier_hash(id_type: str, number: str) -> str:
     """The keyed hash used to find and de-duplicate a person by document number."""
     return keyed_hash(f"{id_type}:{number}")
@@ -331,7 +336,7 @@ class Resident(PlaceBound, TimeStampedModel):
             self.phone_encrypted = self.phone_hash = self.phone_head = self.phone_last4 = ""
             return
         self.phone_encrypted = cipher().encrypt(phone)
-        self.phone_hash = keyed_hash(f"phone:{phone}")
+        self.phone_hash = phone_hash(phone)
         self.phone_head = phone[:3]
         self.phone_last4 = phone[-4:]
 

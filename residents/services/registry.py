@@ -98,7 +98,7 @@ def _apply_identity(resident: Resident, id_type: str, id_number: str) -> None:
         resident.birth_date = info.birth_date
 
 
-def _validate_name(name: str) -> str:
+def validate_resident_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Enter the resident's name.")})
@@ -224,7 +224,7 @@ def resident_create(
 ) -> Resident:
     resident = Resident(
         household=household,
-        name=_validate_name(name),
+        name=validate_resident_name(name),
         gender=gender,
         birth_date=birth_date,
         relation=relation,
@@ -260,7 +260,7 @@ def resident_update(
     if unknown:
         raise TypeError(f"resident_update cannot change {sorted(unknown)}")
     if "name" in changes:
-        changes["name"] = _validate_name(changes["name"])
+        changes["name"] = validate_resident_name(changes["name"])
     for field, value in changes.items():
         setattr(resident, field, value)
     if id_number is not None:
