@@ -38,7 +38,9 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pgutil import PG_URL, admin_sql, reachable, say  # noqa: E402
+
 BENCH_KEY = base64.b64encode(hashlib.sha256(b"linli-bench-import").digest()).decode()
 CADRE_PHONE = "13800009999"
 ESTATES, BUILDINGS_PER_ESTATE, ROOMS_PER_BUILDING = 10, 20, 150
@@ -50,27 +52,7 @@ RELATIONS = ("户主", "配偶", "子女", "父母")
 TAG_NAMES = ("党员", "独居老人", "残疾", "低保", "退役军人", "重点关爱")
 
 
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
 # --- the database ------------------------------------------------------------------------
-
-
-def admin_sql(sql: str, params=None, *, database: str = "postgres"):
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True, connect_timeout=5) as conn:
-        cursor = conn.execute(sql, params)
-        return cursor.fetchall() if cursor.description else None
-
-
-def reachable() -> str | None:
-    try:
-        admin_sql("SELECT 1")
-    except Exception as exc:  # noqa: BLE001
-        return f"PostgreSQL is not reachable at {PG_URL} ({exc}); set BENCH_PG_URL."
-    return None
 
 
 def env_for(database: str, workdir: str) -> dict[str, str]:

@@ -37,7 +37,9 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pgutil import PG_URL, admin_sql, reachable, say  # noqa: E402
+
 DATABASE = "linli_bench_registry"
 # Bench-only keys (fixed so that a kept database can be read again; never used elsewhere).
 BENCH_KEY = base64.b64encode(hashlib.sha256(b"linli-bench-registry").digest()).decode()
@@ -45,27 +47,7 @@ CADRE, SUPERUSER = "13800000002", "13800000001"
 PAGE = 50
 
 
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
 # --- the database ------------------------------------------------------------------------
-
-
-def admin_sql(sql: str, params=None, *, database: str = "postgres"):
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True, connect_timeout=5) as conn:
-        cursor = conn.execute(sql, params)
-        return cursor.fetchall() if cursor.description else None
-
-
-def reachable() -> str | None:
-    try:
-        admin_sql("SELECT 1")
-    except Exception as exc:  # noqa: BLE001
-        return f"PostgreSQL is not reachable at {PG_URL} ({exc}); set BENCH_PG_URL."
-    return None
 
 
 def env_for(database: str) -> dict[str, str]:

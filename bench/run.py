@@ -34,10 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
+from pgutil import PG_URL, admin_sql, say  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOST = "127.0.0.1"
 # Behind the production proxy every request arrives as HTTPS (SECURE_SSL_REDIRECT stays on).
@@ -67,10 +67,6 @@ class Figure:
     skipped: str | None = None
 
 
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
 # --- prerequisites ---------------------------------------------------------------------
 
 
@@ -97,13 +93,6 @@ def missing_prerequisite() -> str | None:
 
 
 # --- database and server ---------------------------------------------------------------
-
-
-def admin_sql(sql: str, *, database: str = "postgres") -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def django_env(database: str) -> dict[str, str]:
