@@ -28,3 +28,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "100000/min",
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# WhiteNoise warns on every request when STATIC_ROOT is missing; tests serve
+# files from the finders, so an empty directory is all it needs.
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
