@@ -446,7 +446,7 @@ def main(argv=None) -> int:
 
 
 # Benchmarks with their own data, run after the HTTP one (each prints its figures, exits 0).
-EXTRA_BENCHMARKS = ["bench_registry.py"]
+EXTRA_BENCHMARKS = ["bench_registry.py", "bench_import.py"]
 
 
 def run_extra_benchmarks() -> None:
