@@ -105,9 +105,10 @@ def step_setup(workdir: str, rows: int) -> dict:
 
     from django.db import transaction
 
+    from accounts.models import Role, User
+    from accounts.services import role_grant
     from buildings.models import Building, District, Dwelling, Estate, Neighbourhood, Subdistrict
-    from residents.models import CareTag, Role, User
-    from residents.services import role_grant
+    from residents.models import CareTag
 
     started = time.perf_counter()
     with transaction.atomic():
@@ -227,8 +228,9 @@ def write_csv(table, path: Path) -> None:
 
 
 def step_import(workdir: str, *, filename: str, dry_run: bool, label: str) -> dict:
+    from accounts.models import User
     from residents.imports import import_registry
-    from residents.models import Household, Resident, User
+    from residents.models import Household, Resident
 
     cadre = User.objects.get(phone=CADRE_PHONE)
     data = (Path(workdir) / filename).read_bytes()
@@ -257,8 +259,8 @@ def step_import(workdir: str, *, filename: str, dry_run: bool, label: str) -> di
 
 
 def step_export(workdir: str) -> dict:
+    from accounts.models import User
     from residents.imports import write_export
-    from residents.models import User
     from residents.selectors import residents_visible_to
 
     cadre = User.objects.get(phone=CADRE_PHONE)

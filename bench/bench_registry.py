@@ -338,7 +338,8 @@ def measure(env, repeat: int, *, name_grams: bool) -> None:
     import django
 
     django.setup()
-    from residents.models import Household, Resident, User
+    from accounts.models import User
+    from residents.models import Household, Resident
 
     users = [
         (f"cadre {CADRE}", User.objects.get(phone=CADRE)),

@@ -24,4 +24,4 @@ class BuildingsConfig(AppConfig):
         register_place(Area, under("area_id"))
         register_place(Neighbourhood, lambda ids: (NEIGHBOURHOOD, ids))
         register_place(Estate, lambda ids: (ESTATE, ids))
-        register_place(Building, lambda ids: (BUILDING, ids))
+        register_place(Building, lambda ids: (BUILDING, ids), name_needs=("estate",))

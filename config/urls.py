@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from buildings.views import home
 from core import health
 
 urlpatterns = [
@@ -11,8 +12,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("accounts/", include("residents.accounts_urls")),
+    path("accounts/", include("accounts.urls")),
     path("api/", include("config.api")),
+    path("", home, name="home"),
     path("", include("residents.urls")),
 ]
 

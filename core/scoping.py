@@ -27,20 +27,36 @@ NEIGHBOURHOOD, ESTATE, BUILDING = "neighbourhood", "estate", "building"
 
 # place model -> function(ids) -> (kind, ids covered)
 _PLACES: dict[type, Callable[[list[int]], tuple[str, Iterable[int]]]] = {}
+# place model -> relations its name needs (a building's name shows its estate)
+_PLACE_RELATED: dict[type, tuple[str, ...]] = {}
 
 
-def register_place(model: type, expand: Callable[[list[int]], tuple[str, Iterable[int]]]):
+def register_place(
+    model: type,
+    expand: Callable[[list[int]], tuple[str, Iterable[int]]],
+    *,
+    name_needs: tuple[str, ...] = (),
+):
     """Declare ``model`` a place on which permissions can be granted.
 
     ``expand(ids)`` returns the kind of ids the grant resolves to and those ids:
     a grant on a Subdistrict resolves to the neighbourhoods under it, one on an
-    Estate to that estate alone.
+    Estate to that estate alone. ``name_needs`` lists the relations that the
+    place's ``str()`` reads, so that a list of places loads them in one query.
     """
     _PLACES[model] = expand
+    _PLACE_RELATED[model] = tuple(name_needs)
 
 
 def place_models() -> list[type]:
     return list(_PLACES)
+
+
+def place_queryset(model: type) -> QuerySet:
+    """All places of ``model``, with what their names need (for prefetching by name)."""
+    queryset = model._default_manager.all()
+    related = _PLACE_RELATED.get(model, ())
+    return queryset.select_related(*related) if related else queryset
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,16 @@
-"""The back office for people: accounts and roles, and the cadre's registry.
-
-Accounts and roles are the superuser's. A cadre never sees the account list
-(accounts are not places; a cadre's view of people is the scoped registry). Roles
-are granted and revoked only through ``residents.services.role_grant`` /
-``role_revoke``, which keep the guardian permissions and the staff flag in step
-with the RoleAssignment rows.
-
-The registry (residents, households, care tags) is described further down.
-"""
+"""The cadre's registry in the back office: residents, households and care tags."""
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.contrib.contenttypes.models import ContentType
-from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -34,11 +19,12 @@ from buildings.permissions import MANAGE
 from buildings.selectors import building_number_q
 from core.admin_history import ScopedHistoryAdmin
 from core.admin_scoping import ScopedTabularInline
-from core.scoping import place_models, scope_for
+from core.scoping import scope_for
 
 from . import admin_views
-from .models import CareTag, Household, IdType, Resident, RoleAssignment, User
+from .models import CareTag, Household, IdType, Resident
 from .search import resident_search_q
+from .selectors.registry import AGE_BANDS, age_band_q
 from .services import (
     household_create,
     household_set_head,
@@ -46,247 +32,8 @@ from .services import (
     resident_create,
     resident_mark_moved_out,
     resident_update,
-    role_grant,
-    role_grant_check,
-    role_revoke,
 )
 from .services.registry import VIEW_FULL_IDENTITY
-from .validators import normalise_mobile, validate_mobile
-
-
-class SuperuserOnlyMixin:
-    """Every permission, including seeing the model in the index, is the superuser's."""
-
-    def _is_superuser(self, request) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and user.is_active and user.is_superuser)
-
-    def has_module_permission(self, request):
-        return self._is_superuser(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._is_superuser(request)
-
-    def has_add_permission(self, request, obj=None):
-        return self._is_superuser(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._is_superuser(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._is_superuser(request)
-
-
-# --- accounts ------------------------------------------------------------------------
-
-
-class PhoneFieldMixin(forms.Form):
-    """Accepts a number as people type it (+86, spaces, dashes) and stores 11 digits."""
-
-    phone = forms.CharField(
-        label=User._meta.get_field("phone").verbose_name,
-        max_length=20,
-        validators=[validate_mobile],
-    )
-
-    def clean_phone(self):
-        return normalise_mobile(self.cleaned_data["phone"])
-
-
-class UserCreationForm(PhoneFieldMixin, AdminUserCreationForm):
-    class Meta:
-        model = User
-        fields = ("phone", "name")
-        field_classes = {}
-
-
-class UserEditForm(PhoneFieldMixin, UserChangeForm):
-    class Meta:
-        model = User
-        fields = (
-            "phone",
-            "password",
-            "name",
-            "email",
-            "language",
-            "verified",
-            "is_active",
-            "is_staff",
-            "is_superuser",
-            "groups",
-            "user_permissions",
-        )
-        field_classes = {}
-
-
-@admin.register(User)
-class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
-    form = UserEditForm
-    add_form = UserCreationForm
-    fieldsets = (
-        (None, {"fields": ("phone", "password")}),
-        (_("Personal info"), {"fields": ("name", "email", "language", "verified")}),
-        (
-            _("Permissions"),
-            {
-                "fields": (
-                    "is_active",
-                    "is_staff",
-                    "is_superuser",
-                    "role_list",
-                    "groups",
-                    "user_permissions",
-                ),
-            },
-        ),
-        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("phone", "name", "usable_password", "password1", "password2"),
-            },
-        ),
-    )
-    readonly_fields = ("role_list", "last_login", "date_joined")
-    list_display = (
-        "phone",
-        "name",
-        "verified",
-        "language",
-        "is_staff",
-        "is_superuser",
-        "is_active",
-        "last_login",
-    )
-    list_filter = ("is_staff", "is_superuser", "is_active", "verified", "language")
-    search_fields = ("phone", "name", "email")
-    search_help_text = _("Search by mobile number, name or e-mail.")
-    ordering = ("phone",)
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        if obj is not None and obj.pk == request.user.pk:
-            # Nobody locks themselves out of the back office by accident.
-            return (*fields, "is_active", "is_staff", "is_superuser")
-        return fields
-
-    @admin.display(description=_("roles"))
-    def role_list(self, obj):
-        if obj is None or obj.pk is None:
-            return "-"
-        assignments = obj.role_assignments.select_related("place_type").prefetch_related(
-            _place_prefetch()
-        )
-        if not assignments:
-            return "-"
-        return format_html_join(
-            ", ", "{} · {}", ((a.get_role_display(), a.place) for a in assignments)
-        )
-
-
-# --- roles -------------------------------------------------------------------------------
-
-
-def _place_prefetch() -> GenericPrefetch:
-    # Building names show their estate: load it with the building.
-    return GenericPrefetch(
-        "place",
-        [
-            Building.objects.select_related("estate")
-            if model is Building
-            else model._default_manager.all()
-            for model in place_models()
-        ],
-    )
-
-
-class RoleAssignmentForm(forms.ModelForm):
-    """Picks a user, a role and a place; the service's own check validates the pair."""
-
-    class Meta:
-        model = RoleAssignment
-        fields = ("user", "role", "place_type", "place_id")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "place_type" in self.fields:
-            cts = ContentType.objects.get_for_models(*place_models()).values()
-            self.fields["place_type"].queryset = ContentType.objects.filter(
-                pk__in=[ct.pk for ct in cts]
-            ).order_by("model")
-            self.fields["place_id"].help_text = _("The id of the place, e.g. a neighbourhood's.")
-
-    def clean(self):
-        cleaned = super().clean()
-        role, place_type, place_id = (
-            cleaned.get("role"),
-            cleaned.get("place_type"),
-            cleaned.get("place_id"),
-        )
-        if not (role and place_type and place_id is not None):
-            return cleaned
-        try:
-            place = place_type.get_object_for_this_type(pk=place_id)
-        except place_type.model_class().DoesNotExist:
-            self.add_error("place_id", _("There is no such place."))
-            return cleaned
-        try:
-            role_grant_check(role=role, place=place)
-        except ValidationError as exc:
-            self.add_error(None, exc)
-            return cleaned
-        cleaned["place"] = place
-        return cleaned
-
-
-@admin.register(RoleAssignment)
-class RoleAssignmentAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    form = RoleAssignmentForm
-    list_display = ("user", "role", "place_name", "place_type", "granted_by", "created_at")
-    list_select_related = ("user", "place_type", "granted_by")
-    list_filter = ("role", "place_type")
-    search_fields = ("user__phone", "user__name")
-    search_help_text = _("Search by the user's mobile number or name.")
-    autocomplete_fields = ("user",)
-    readonly_fields = ("place_name", "granted_by", "created_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related(_place_prefetch())
-
-    def has_change_permission(self, request, obj=None):
-        return False  # a role is granted or revoked, never edited in place
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("user", "role", "place_type", "place_id")
-        return ("user", "role", "place_name", "granted_by", "created_at")
-
-    @admin.display(description=_("place"))
-    def place_name(self, obj):
-        return obj.place if obj.place is not None else "-"
-
-    def save_model(self, request, obj, form, change):
-        assignment = role_grant(
-            user=form.cleaned_data["user"],
-            role=form.cleaned_data["role"],
-            place=form.cleaned_data["place"],
-            granted_by=request.user,
-        )
-        for field in obj._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(assignment, field.attname))
-        obj._state.adding = False
-        obj._state.db = assignment._state.db
-
-    def delete_model(self, request, obj):
-        role_revoke(assignment=obj)
-
-    def delete_queryset(self, request, queryset):
-        for assignment in queryset.select_related("user", "place_type").order_by("pk"):
-            role_revoke(assignment=assignment)
-
 
 # =========================================================================================
 # The registry: the cadre's residents and households (issue 4)
@@ -301,32 +48,6 @@ class RoleAssignmentAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 # django-simple-history (core/admin_history.py). Full ID and phone numbers never
 # appear in a form or a list: they are shown once, on a POST to the reveal view,
 # which writes an audit record (residents/admin_views.py).
-
-# Age bands of the resident list: (value, label, lowest age, first age past the band).
-AGE_BANDS = (
-    ("0-17", _("under 18"), 0, 18),
-    ("18-59", _("18 to 59"), 18, 60),
-    ("60-79", _("60 to 79"), 60, 80),
-    ("80-89", _("80 to 89"), 80, 90),
-    ("90-", _("90 and over"), 90, None),
-)
-
-
-def _latest_birth_date(today: datetime.date, age: int) -> datetime.date:
-    """The latest birth date of someone who is ``age`` today (29 February -> 28th)."""
-    try:
-        return today.replace(year=today.year - age)
-    except ValueError:
-        return today.replace(year=today.year - age, day=28)
-
-
-def age_band_q(low: int, high: int | None, today: datetime.date) -> Q:
-    """Residents aged ``low`` or more and under ``high``: two bounds on birth_date (indexed)."""
-    condition = Q(birth_date__lte=_latest_birth_date(today, low))
-    if high is not None:
-        condition &= Q(birth_date__gt=_latest_birth_date(today, high))
-    return condition
-
 
 def _adopt(obj, saved) -> None:
     """Make the admin's form instance the row a service saved (log entry, redirect)."""

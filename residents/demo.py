@@ -28,6 +28,8 @@ from functools import lru_cache
 from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 
+from accounts.models import Role, User
+from accounts.services import role_grant
 from buildings.demo import DISTRICT_NAME, demo_neighbourhoods
 from buildings.models import Dwelling, Estate
 from core.demo import DEMO_PASSWORD, DemoContext
@@ -35,9 +37,9 @@ from core.text import name_search_keys
 
 from . import demo_people as people
 from .idnumbers import compose_id_number
-from .models import CareTag, Household, IdType, Relation, Resident, Role, User
+from .models import CareTag, Household, IdType, Relation, Resident
 from .models.registry import identifier_hash
-from .services import ensure_example_reports, household_create, resident_create, role_grant
+from .services import ensure_example_reports, household_create, resident_create
 from .services.registry import normalise_identifier, normalise_phone
 
 # phone, display name

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from residents.models import Role
-from residents.services import role_grant
+from accounts.models import Role
+from accounts.services import role_grant
 
 from .factories import (
     PASSWORD,

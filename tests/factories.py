@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from accounts.models import User
 from buildings.models import (
     Area,
     Building,
@@ -18,7 +19,6 @@ from buildings.models import (
     PropertyCompany,
     Subdistrict,
 )
-from residents.models import User
 
 PASSWORD = "linli-test-pass"
 

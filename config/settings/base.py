@@ -43,9 +43,9 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "simple_history",
-    "import_export",
     # Linli, lowest layer first (apps import downward only)
     "core",
+    "accounts",
     "buildings",
     "residents",
     "issues",
@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "core.middleware.StaffTwoFactorMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -126,7 +126,7 @@ else:
     }
 
 # --- Auth ----------------------------------------------------------------------
-AUTH_USER_MODEL = "residents.User"
+AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

@@ -1,7 +1,6 @@
-"""People: accounts and roles, the registry (households and residents),
+"""The registry (households and residents),
 verification, visitor declarations, smart reports and wellbeing alerts."""
 
-from .accounts import Role, RoleAssignment, User, UserManager
 from .registry import (
     CareTag,
     Gender,
@@ -31,9 +30,5 @@ __all__ = [
     "Relation",
     "Resident",
     "ResidenceStatus",
-    "Role",
-    "RoleAssignment",
     "Tenure",
-    "User",
-    "UserManager",
 ]

@@ -1,6 +1,6 @@
 """Writes about people that carry a rule, one module per concern.
 
-Import from here: ``from residents.services import role_grant, resident_create``.
+Import from here: ``from residents.services import resident_create``.
 """
 
 from .registry import (
@@ -23,7 +23,6 @@ from .reports import (
     saved_report_rename,
     saved_report_run,
 )
-from .roles import role_grant, role_grant_check, role_revoke
 from .verification import (
     household_code_issue,
     household_code_revoke,
@@ -66,7 +65,4 @@ __all__ = [
     "resident_move",
     "resident_reveal_identity",
     "resident_update",
-    "role_grant",
-    "role_grant_check",
-    "role_revoke",
 ]

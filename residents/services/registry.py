@@ -17,13 +17,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.validators import normalise_mobile
 from buildings.models import Dwelling
 
 from .. import events
 from ..idnumbers import parse_id_number
 from ..models import CareTag, Household, IdType, Relation, Resident
 from ..models.registry import identifier_hash
-from ..validators import normalise_mobile
 
 VIEW_FULL_IDENTITY = "residents.view_full_identity"
 

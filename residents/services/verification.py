@@ -28,11 +28,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import User
 from core.audit import record
 from core.crypto import keyed_hash
 
 from .. import events
-from ..models import Household, HouseholdCode, Resident, User, VerificationAttempt
+from ..models import Household, HouseholdCode, Resident, VerificationAttempt
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 8

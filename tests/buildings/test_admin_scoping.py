@@ -22,6 +22,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.services import role_grant
 from buildings.models import (
     Building,
     Dwelling,
@@ -34,8 +36,6 @@ from buildings.models import (
 )
 from buildings.services import elevator_inspection_record
 from core.admin_scoping import ScopedModelAdmin, ScopedTabularInline
-from residents.models import Role
-from residents.services import role_grant
 from tests.factories import (
     BuildingFactory,
     DwellingFactory,
@@ -404,7 +404,7 @@ def test_cadre_admin_index_lists_their_models_not_the_tree_above(world, cadre_b)
         assert url(model_name, "changelist") in html
     for model_name in ("district", "subdistrict", "area"):
         assert url(model_name, "changelist") not in html
-    assert reverse("admin:residents_user_changelist") not in html
+    assert reverse("admin:accounts_user_changelist") not in html
 
 
 @pytest.mark.parametrize("model_name", ["district", "subdistrict", "area"])
@@ -513,7 +513,7 @@ def test_subclass_overriding_get_queryset_is_refused():
 def test_unscoped_model_cannot_get_a_scoped_admin():
     from django.core.exceptions import ImproperlyConfigured
 
-    from residents.models import RoleAssignment
+    from accounts.models import RoleAssignment
 
     with pytest.raises(ImproperlyConfigured):
         ScopedModelAdmin(RoleAssignment, admin.site)

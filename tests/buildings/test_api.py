@@ -12,11 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.services import role_grant
 from buildings.api.views import ROUTES
 from buildings.models import Dwelling, ElevatorInspection
 from core.api.views import ScopedReadOnlyViewSet
-from residents.models import Role
-from residents.services import role_grant
 from tests.factories import (
     AreaFactory,
     BuildingFactory,

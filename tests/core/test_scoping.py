@@ -1,9 +1,9 @@
 import pytest
 
+from accounts.models import Role
+from accounts.services import role_grant, role_revoke
 from buildings.models import Building, Dwelling, Estate, Neighbourhood, Subdistrict
 from core.scoping import scope_for
-from residents.models import Role
-from residents.services import role_grant, role_revoke
 from tests.factories import EstateFactory, NeighbourhoodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

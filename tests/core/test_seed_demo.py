@@ -10,6 +10,7 @@ from django.db.models import F
 from django.test import RequestFactory, override_settings
 from django.utils import timezone, translation
 
+from accounts.models import RoleAssignment, User
 from buildings.models import (
     Building,
     District,
@@ -23,7 +24,6 @@ from buildings.models import (
 )
 from core.demo import DEMO_PASSWORD, DemoContext, demo_modules
 from core.scoping import scope_for
-from residents.models import RoleAssignment, User
 
 pytestmark = pytest.mark.django_db
 

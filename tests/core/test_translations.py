@@ -23,8 +23,8 @@ from django.test import override_settings
 from django.utils import translation
 from django.utils.functional import Promise
 
+from accounts.models import Role
 from buildings.models import Building, Dwelling, Elevator, ElevatorInspection, Estate, Neighbourhood
-from residents.models import Role
 
 ROOT = Path(settings.BASE_DIR)
 LOCALE_DIR = ROOT / "locale"

@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from residents.models import Resident, User
+from accounts.models import User
+from residents.models import Resident
 from tests.factories import PASSWORD, HouseholdFactory, ResidentFactory, UserFactory, make_id_number
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

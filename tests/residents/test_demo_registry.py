@@ -10,12 +10,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F
 
+from accounts.models import User
 from buildings.demo import demo_neighbourhoods
 from core.text import name_search_keys
 from residents import demo_people
 from residents.demo import OCCUPANCY_NORMAL
 from residents.idnumbers import parse_id_number
-from residents.models import CareTag, Household, IdType, Relation, Resident, SavedReport, User
+from residents.models import CareTag, Household, IdType, Relation, Resident, SavedReport
 from residents.search import resident_search_q
 from residents.services.reports import EXAMPLE_REPORTS
 

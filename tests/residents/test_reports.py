@@ -10,9 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from accounts.models import Role
+from accounts.services import role_grant
 from buildings.models import add_years
 from core.models import AuditEvent
-from residents.models import CareTag, Role, SavedReport
+from residents.models import CareTag, SavedReport
 from residents.reports import (
     apply_conditions,
     birth_date_bounds,
@@ -22,7 +24,6 @@ from residents.reports import (
 from residents.services import (
     ensure_example_reports,
     resident_mark_moved_out,
-    role_grant,
     saved_report_create,
     saved_report_rename,
     saved_report_run,

@@ -14,9 +14,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from residents.forms import PhoneAuthenticationForm
-from residents.validators import validate_mobile
-from residents.views import ENROL_KEY, PENDING_LOGIN
+from accounts.forms import PhoneAuthenticationForm
+from accounts.validators import validate_mobile
+from accounts.views import ENROL_KEY, PENDING_LOGIN
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 
-from ..validators import normalise_mobile, validate_mobile
+from .validators import normalise_mobile, validate_mobile
 
 
 class UserManager(BaseUserManager):

@@ -38,13 +38,13 @@ from openpyxl import Workbook
 from core.audit import client_ip
 from core.models import AuditEvent
 
-from . import events
-from .forms_registry import AnonymiseForm
-from .models import Household, Resident, VerificationAttempt, VisitorDeclaration
-from .selectors import access_resident
-from .services import resident_anonymise
-from .services.verification import VERIFICATION_REVOKED
-from .services.visitors import (
+from .. import events
+from ..forms.people import AnonymiseForm
+from ..models import Household, Resident, VerificationAttempt, VisitorDeclaration
+from ..selectors import access_resident
+from ..services import resident_anonymise
+from ..services.verification import VERIFICATION_REVOKED
+from ..services.visitors import (
     VISITOR_LINK_ROTATED,
     visitor_declarations_by,
     visitor_link_token,

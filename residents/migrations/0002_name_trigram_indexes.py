@@ -27,6 +27,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("residents", "0002_caretag_historicaldwelling_household_and_more")]
+    dependencies = [("residents", "0001_initial")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from buildings.models import Neighbourhood
 from core.audit import client_ip
 
-from .reports import (
+from ..reports import (
     PAGE_SIZE,
     ReportConditionsForm,
     access_saved_report,
@@ -38,13 +38,13 @@ from .reports import (
     report_scope,
     saved_reports_visible_to,
 )
-from .services import (
+from ..services import (
     saved_report_create,
     saved_report_delete,
     saved_report_rename,
     saved_report_run,
 )
-from .services.reports import report_export_xlsx
+from ..services.reports import report_export_xlsx
 
 PARTIAL_HEADER = "X-Linli-Partial"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

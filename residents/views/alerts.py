@@ -23,8 +23,8 @@ from buildings.permissions import MANAGE
 from core.audit import client_ip
 from core.scoping import scope_for
 
-from .services import wellbeing_alert_handle
-from .services.wellbeing import ALL, HANDLED, OPEN, access_alert, alerts_visible_to, gap, min_age
+from ..services import wellbeing_alert_handle
+from ..services.wellbeing import ALL, HANDLED, OPEN, access_alert, alerts_visible_to, gap, min_age
 
 PAGE_SIZE = 50
 STATUSES = [

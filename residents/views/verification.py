@@ -30,16 +30,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.audit import client_ip
 
-from .forms_registry import VerifyForm
-from .models import HouseholdCode
-from .selectors import access_household, access_resident
-from .services import (
+from ..forms.people import VerifyForm
+from ..models import HouseholdCode
+from ..selectors import access_household, access_resident
+from ..services import (
     household_code_issue,
     household_code_revoke,
     verification_attempt,
     verification_revoke,
 )
-from .services.verification import (
+from ..services.verification import (
     VerificationFailed,
     VerificationRateLimited,
     code_days,

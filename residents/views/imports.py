@@ -38,7 +38,7 @@ from buildings.permissions import MANAGE
 from core.audit import client_ip
 from core.scoping import scope_for
 
-from .imports import (
+from ..imports import (
     COLUMNS,
     GENDER_NAMES,
     ID_TYPE_NAMES,
@@ -55,10 +55,11 @@ from .imports import (
     upload_store,
     write_export,
 )
-from .models import CareTag, Gender, ResidenceStatus
-from .search import resident_search_q
-from .selectors import residents_visible_to
-from .services.registry import VIEW_FULL_IDENTITY
+from ..models import CareTag, Gender, ResidenceStatus
+from ..search import resident_search_q
+from ..selectors import residents_visible_to
+from ..selectors.registry import AGE_BANDS, age_band_q
+from ..services.registry import VIEW_FULL_IDENTITY
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RESULT_KEY = "linli_import_result"
@@ -292,7 +293,6 @@ class ExportFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from .admin import AGE_BANDS  # the registry list's age bands: one definition
 
         self.user = user
         self.scope = scope_for(user, MANAGE)
@@ -338,7 +338,6 @@ class ExportFilterForm(forms.Form):
 
     def queryset(self):
         """The selected residents, scoped, in place order, with what the export reads."""
-        from .admin import AGE_BANDS, age_band_q
 
         data = self.cleaned_data if self.is_bound else {}  # unbound: everyone in scope
         queryset = residents_visible_to(user=self.user)

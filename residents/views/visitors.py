@@ -30,11 +30,11 @@ from buildings.permissions import MANAGE
 from core.audit import client_ip
 from core.scoping import scope_for
 
-from .forms_registry import VisitorForm, VisitorReviewForm, add_service_errors
-from .models import VisitorDeclaration
-from .permissions import require_verified
-from .services import visitor_declaration_review, visitor_declare, visitor_link_rotate
-from .services.visitors import (
+from ..forms.people import VisitorForm, VisitorReviewForm, add_service_errors
+from ..models import VisitorDeclaration
+from ..permissions import require_verified
+from ..services import visitor_declaration_review, visitor_declare, visitor_link_rotate
+from ..services.visitors import (
     ANY,
     CURRENT,
     PAST,

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import IdType, VisitorDeclaration
+from ..models import IdType, VisitorDeclaration
 
 
 class TelInput(forms.TextInput):

@@ -1,4 +1,4 @@
-"""Pages of people: the home page and the account pages.
+"""The account pages: sign-in (with the TOTP step), language, profile and two-factor.
 
 Sign-in is two steps for an account with a confirmed TOTP device: the
 password step (``LoginView``, through ``authenticate(request, ...)`` so that
@@ -20,7 +20,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import activate, gettext_lazy
 from django.utils.translation import gettext as _
@@ -40,7 +40,6 @@ from .forms import (
     totp_secret_for_humans,
 )
 from .models import User
-from .selectors import cadre_overview_for, owned_dwellings_for, role_places_for
 
 # Session keys of the account pages.
 PENDING_LOGIN = "linli_pending_login"  # password accepted, code still to come
@@ -113,14 +112,6 @@ def _code_failed(request, user) -> None:
         credentials={settings.AXES_USERNAME_FORM_FIELD: user.get_username()},
         request=request,
     )
-
-
-def _admin_change_url(obj):
-    opts = obj._meta
-    try:
-        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    except NoReverseMatch:  # the model is not in the admin
-        return None
 
 
 # --- sign in --------------------------------------------------------------------------
@@ -295,27 +286,3 @@ def two_factor_verify(request):
         _code_failed(request, user)
         form.add_error("token", WRONG_CODE)
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": redirect_to})
-
-
-# --- home -----------------------------------------------------------------------------
-
-
-def home(request):
-    """What Linli is (anonymous) or the user's places (signed in)."""
-    user = request.user
-    if not user.is_authenticated:
-        return render(request, "home.html", {})
-    overview = cadre_overview_for(user=user)
-    if overview is not None:
-        overview.due_elevators = [
-            (elevator, _admin_change_url(elevator)) for elevator in overview.due_elevators
-        ]
-    return render(
-        request,
-        "home.html",
-        {
-            "role_places": role_places_for(user=user),
-            "dwellings": list(owned_dwellings_for(user=user)),
-            "overview": overview,
-        },
-    )

@@ -6,10 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Role, RoleAssignment, User
+from accounts.services import role_grant
 from buildings.models import Estate, Neighbourhood
 from core.scoping import scope_for
-from residents.models import Role, RoleAssignment, User
-from residents.services import role_grant
 from tests.factories import BuildingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +29,10 @@ def admin_client(superuser, login):
 @pytest.mark.parametrize(
     "name, args",
     [
-        ("admin:residents_user_changelist", []),
-        ("admin:residents_user_add", []),
-        ("admin:residents_roleassignment_changelist", []),
-        ("admin:residents_roleassignment_add", []),
+        ("admin:accounts_user_changelist", []),
+        ("admin:accounts_user_add", []),
+        ("admin:accounts_roleassignment_changelist", []),
+        ("admin:accounts_roleassignment_add", []),
     ],
 )
 def test_cadre_cannot_open_accounts_or_roles(world, login, name, args):
@@ -42,14 +42,14 @@ def test_cadre_cannot_open_accounts_or_roles(world, login, name, args):
 
 def test_cadre_cannot_open_an_account(world, login):
     client = login(world.b.cadre)
-    url = reverse("admin:residents_user_change", args=[world.a.cadre.pk])
+    url = reverse("admin:accounts_user_change", args=[world.a.cadre.pk])
     assert client.get(url).status_code == 403
-    url = reverse("admin:residents_user_change", args=[world.b.cadre.pk])
+    url = reverse("admin:accounts_user_change", args=[world.b.cadre.pk])
     assert client.get(url).status_code == 403  # not even their own, here
 
 
 def test_superuser_lists_and_searches_accounts(world, admin_client):
-    url = reverse("admin:residents_user_changelist")
+    url = reverse("admin:accounts_user_changelist")
     response = admin_client.get(url, {"q": "甲干部"})
     assert list(response.context["cl"].result_list) == [world.a.cadre]
     response = admin_client.get(url, {"q": world.b.cadre.phone[-6:]})
@@ -58,7 +58,7 @@ def test_superuser_lists_and_searches_accounts(world, admin_client):
 
 def test_superuser_creates_an_account_with_a_normalised_phone(admin_client):
     response = admin_client.post(
-        reverse("admin:residents_user_add"),
+        reverse("admin:accounts_user_add"),
         {
             "phone": "+86 138-0013-8000",
             "name": "新居民",
@@ -75,7 +75,7 @@ def test_superuser_creates_an_account_with_a_normalised_phone(admin_client):
 
 def test_invalid_phone_is_refused(admin_client):
     response = admin_client.post(
-        reverse("admin:residents_user_add"),
+        reverse("admin:accounts_user_add"),
         {"phone": "12345", "usable_password": "false"},
     )
     assert response.status_code == 200
@@ -84,7 +84,7 @@ def test_invalid_phone_is_refused(admin_client):
 
 def test_superuser_cannot_demote_themselves(superuser, admin_client):
     response = admin_client.post(
-        reverse("admin:residents_user_change", args=[superuser.pk]),
+        reverse("admin:accounts_user_change", args=[superuser.pk]),
         {
             "phone": superuser.phone,
             "name": superuser.name,
@@ -102,7 +102,7 @@ def test_superuser_cannot_demote_themselves(superuser, admin_client):
 def test_superuser_changes_another_accounts_staff_flag(world, admin_client):
     resident = UserFactory()
     response = admin_client.post(
-        reverse("admin:residents_user_change", args=[resident.pk]),
+        reverse("admin:accounts_user_change", args=[resident.pk]),
         {
             "phone": resident.phone,
             "name": resident.name,
@@ -118,7 +118,7 @@ def test_superuser_changes_another_accounts_staff_flag(world, admin_client):
 
 def test_account_page_lists_roles(world, admin_client):
     html = admin_client.get(
-        reverse("admin:residents_user_change", args=[world.a.cadre.pk])
+        reverse("admin:accounts_user_change", args=[world.a.cadre.pk])
     ).content.decode()
     assert "甲居民区" in html
 
@@ -128,7 +128,7 @@ def test_account_page_lists_roles(world, admin_client):
 
 def add_role(client, user, role, place_model, place_id):
     return client.post(
-        reverse("admin:residents_roleassignment_add"),
+        reverse("admin:accounts_roleassignment_add"),
         {"user": user.pk, "role": role, "place_type": ct(place_model), "place_id": place_id},
     )
 
@@ -160,7 +160,7 @@ def test_a_missing_place_is_refused(world, admin_client):
 
 
 def test_only_place_types_are_offered(world, admin_client):
-    form = admin_client.get(reverse("admin:residents_roleassignment_add")).context["adminform"].form
+    form = admin_client.get(reverse("admin:accounts_roleassignment_add")).context["adminform"].form
     models = {c.model_class() for c in form.fields["place_type"].queryset}
     assert Neighbourhood in models and Estate in models
     assert User not in models and RoleAssignment not in models
@@ -168,7 +168,7 @@ def test_only_place_types_are_offered(world, admin_client):
 
 def test_assignments_cannot_be_edited_in_place(world, admin_client):
     assignment = world.a.cadre.role_assignments.get()
-    url = reverse("admin:residents_roleassignment_change", args=[assignment.pk])
+    url = reverse("admin:accounts_roleassignment_change", args=[assignment.pk])
     assert admin_client.get(url).status_code == 200  # view only
     response = admin_client.post(url, {"role": Role.GRID_WORKER})
     assert response.status_code == 403
@@ -178,7 +178,7 @@ def test_assignments_cannot_be_edited_in_place(world, admin_client):
 
 def test_deleting_an_assignment_goes_through_role_revoke(world, admin_client):
     assignment = world.a.cadre.role_assignments.get()
-    url = reverse("admin:residents_roleassignment_delete", args=[assignment.pk])
+    url = reverse("admin:accounts_roleassignment_delete", args=[assignment.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     cadre = User.objects.get(pk=world.a.cadre.pk)
     assert scope_for(cadre, MANAGE).is_empty
@@ -188,7 +188,7 @@ def test_deleting_an_assignment_goes_through_role_revoke(world, admin_client):
 def test_bulk_delete_revokes_each_assignment(world, admin_client):
     ids = [world.a.cadre.role_assignments.get().pk, world.b.cadre.role_assignments.get().pk]
     response = admin_client.post(
-        reverse("admin:residents_roleassignment_changelist"),
+        reverse("admin:accounts_roleassignment_changelist"),
         {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
     )
     assert response.status_code == 302
@@ -199,7 +199,7 @@ def test_bulk_delete_revokes_each_assignment(world, admin_client):
 def test_role_changelist_query_count_does_not_grow(
     world, admin_client, django_assert_max_num_queries
 ):
-    url = reverse("admin:residents_roleassignment_changelist")
+    url = reverse("admin:accounts_roleassignment_changelist")
 
     def grant(n):
         for _i in range(n):
@@ -223,7 +223,7 @@ def test_role_changelist_query_count_does_not_grow(
 def test_user_changelist_query_count_does_not_grow(
     world, admin_client, django_assert_max_num_queries
 ):
-    url = reverse("admin:residents_user_changelist")
+    url = reverse("admin:accounts_user_changelist")
     UserFactory.create_batch(3)
     admin_client.get(url)
     with CaptureQueriesContext(connection) as few:

@@ -8,8 +8,8 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from core.scoping import clear_scope_cache
 
-from ..models import RoleAssignment
-from ..roles import ROLE_PERMISSIONS, ROLE_PLACES, STAFF_ROLES
+from .models import RoleAssignment
+from .roles import ROLE_PERMISSIONS, ROLE_PLACES, STAFF_ROLES
 
 
 def _perm(codename, place):

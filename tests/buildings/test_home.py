@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import override
 
-from residents.models import Role
-from residents.services import role_grant
+from accounts.models import Role
+from accounts.services import role_grant
 from tests.factories import (
     BuildingFactory,
     DwellingFactory,
@@ -167,7 +167,7 @@ def test_home_query_count_does_not_grow_with_places(client, world, django_assert
 
 
 def test_a_long_due_list_is_cut_and_counted(client, world, monkeypatch):
-    monkeypatch.setattr("residents.selectors.DUE_ELEVATORS_SHOWN", 2)
+    monkeypatch.setattr("buildings.selectors.DUE_ELEVATORS_SHOWN", 2)
     today = timezone.localdate()
     for days in (1, 2, 3):
         ElevatorFactory(

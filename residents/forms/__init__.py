@@ -1,0 +1,1 @@
+"""The registry's HTML forms, one module per page group."""
