@@ -226,5 +226,3 @@ class RoleAssignmentAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for assignment in queryset.select_related("user", "place_type").order_by("pk"):
             role_revoke(assignment=assignment)
-
-

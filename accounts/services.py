@@ -1,4 +1,4 @@
-"""Writes about people that carry a rule."""
+"""Writes about accounts that carry a rule: roles and the real-name verified flag."""
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -8,7 +8,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from core.scoping import clear_scope_cache
 
-from .models import RoleAssignment
+from .models import RoleAssignment, User
 from .roles import ROLE_PERMISSIONS, ROLE_PLACES, STAFF_ROLES
 
 
@@ -62,3 +62,12 @@ def role_revoke(*, assignment: RoleAssignment) -> None:
         for codename in set(ROLE_PERMISSIONS[assignment.role]) - still_needed:
             remove_perm(_perm(codename, place), user, place)
     clear_scope_cache(user)
+
+
+def user_set_verified(*, user_id: int, verified: bool, user=None) -> None:
+    """The one place that sets ``User.verified`` (the registry's verification and
+    anonymisation call it). ``user``, when given, is the caller's instance of the
+    same account and is kept in step."""
+    User.objects.filter(pk=user_id).update(verified=verified)
+    if user is not None and user.pk == user_id:
+        user.verified = verified

@@ -285,9 +285,10 @@ class Building(TimeStampedModel):
                 .values_list("neighbourhood_id", flat=True)
                 .get()
             )
-        moved = self.pk is not None and not Building.objects.filter(
-            pk=self.pk, estate_id=self.estate_id
-        ).exists()
+        moved = (
+            self.pk is not None
+            and not Building.objects.filter(pk=self.pk, estate_id=self.estate_id).exists()
+        )
         super().save(*args, **kwargs)
         if moved:  # keep the denormalised ids of everything below in step
             place = {"estate_id": self.estate_id, "neighbourhood_id": self.neighbourhood_id}

@@ -6,8 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -23,8 +22,9 @@ from core.scoping import scope_for
 
 from . import admin_views
 from .models import CareTag, Household, IdType, Resident
+from .permissions import may_see_full_identity
 from .search import resident_search_q
-from .selectors.registry import AGE_BANDS, age_band_q
+from .selectors.registry import AGE_BANDS, age_band_q, current_member_count
 from .services import (
     household_create,
     household_set_head,
@@ -33,7 +33,6 @@ from .services import (
     resident_mark_moved_out,
     resident_update,
 )
-from .services.registry import VIEW_FULL_IDENTITY
 
 # =========================================================================================
 # The registry: the cadre's residents and households (issue 4)
@@ -48,6 +47,7 @@ from .services.registry import VIEW_FULL_IDENTITY
 # django-simple-history (core/admin_history.py). Full ID and phone numbers never
 # appear in a form or a list: they are shown once, on a POST to the reveal view,
 # which writes an audit record (residents/admin_views.py).
+
 
 def _adopt(obj, saved) -> None:
     """Make the admin's form instance the row a service saved (log entry, redirect)."""
@@ -494,7 +494,7 @@ class ResidentAdmin(ResidentDisplayMixin, ScopedHistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
-        if request.user.has_perm(VIEW_FULL_IDENTITY):
+        if may_see_full_identity(request.user):
             extra_context["reveal_url"] = reverse(
                 "admin:residents_resident_reveal_identity",
                 args=[object_id],
@@ -560,17 +560,6 @@ class ResidentAdmin(ResidentDisplayMixin, ScopedHistoryAdmin):
 
 
 # --- households --------------------------------------------------------------------------------
-
-
-def _current_member_count():
-    members = (
-        Resident.objects.filter(household=OuterRef("pk"), moved_out__isnull=True)
-        .order_by()
-        .values("household")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(members, output_field=IntegerField()), 0)
 
 
 def _dwelling_search_q(term: str) -> Q:
@@ -648,7 +637,7 @@ class HouseholdAdmin(ScopedHistoryAdmin):
     history_version_fields = ("dwelling", "head", "tenure", "moved_in", "moved_out", "notes")
 
     def safely_get_queryset(self, request):
-        return super().safely_get_queryset(request).annotate(member_total=_current_member_count())
+        return super().safely_get_queryset(request).annotate(member_total=current_member_count())
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

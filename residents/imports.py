@@ -107,9 +107,9 @@ from .models import (
     Tenure,
 )
 from .models.registry import identifier_hash, phone_hash
+from .permissions import require_full_identity
 from .services import resident_move
 from .services.registry import (
-    VIEW_FULL_IDENTITY,
     normalise_identifier,
     normalise_phone,
     validate_resident_name,
@@ -1823,8 +1823,8 @@ def export_values(resident: Resident, *, full: bool) -> list:
 def write_export(*, user, queryset, full: bool = False, fileobj, ip: str | None = None) -> int:
     """Write ``queryset`` (already scoped, with places joined and tags prefetched) as XLSX to
     ``fileobj``; full identifiers only with ``residents.view_full_identity``. Audited."""
-    if full and not (user.is_active and user.has_perm(VIEW_FULL_IDENTITY)):
-        raise PermissionDenied(_("You may not see full ID and phone numbers."))
+    if full:
+        require_full_identity(user)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=SHEET_TITLE)
     for index, column in enumerate(COLUMNS, start=1):

@@ -30,6 +30,24 @@ NOT_VERIFIED = _(
 )
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
+# A model permission (not a place grant): seeing full ID and phone numbers is given to a
+# few named people, and every showing is audited (services and exports record it).
+VIEW_FULL_IDENTITY = "residents.view_full_identity"
+FULL_IDENTITY_REFUSED = _("You may not see full ID and phone numbers.")
+
+
+def may_see_full_identity(user) -> bool:
+    """The one rule for full identifiers: an active account holding the permission."""
+    return bool(
+        user is not None and getattr(user, "is_active", False) and user.has_perm(VIEW_FULL_IDENTITY)
+    )
+
+
+def require_full_identity(user) -> None:
+    """Raise PermissionDenied (a 403) unless ``user`` may see full identifiers."""
+    if not may_see_full_identity(user):
+        raise PermissionDenied(FULL_IDENTITY_REFUSED)
+
 
 def is_verified_resident(user) -> bool:
     """A signed-in, active account linked to its registry record (``User.verified``).

@@ -1,15 +1,11 @@
-"""Celery tasks of the registry (Celery autodiscovers this module).
-
-Each concern keeps its tasks in its own module, imported here so that the
-worker registers them; small ones live here. Tasks are thin and idempotent
-wrappers around services.
-"""
+"""Celery tasks of the registry (Celery autodiscovers this module). Each is a thin,
+idempotent wrapper around a service: a re-run or a retry does nothing twice.
+Scheduled by beat (``CELERY_BEAT_SCHEDULE`` in settings)."""
 
 from celery import shared_task
 
-from .tasks_wellbeing import raise_wellbeing_alerts  # noqa: F401
-
 PURGE_VISITORS_TASK = "residents.purge_visitor_declarations"
+WELLBEING_TASK = "residents.raise_wellbeing_alerts"
 
 
 @shared_task(name=PURGE_VISITORS_TASK, ignore_result=True)
@@ -22,3 +18,12 @@ def purge_visitor_declarations() -> int:
     from residents.services import visitor_declarations_purge
 
     return visitor_declarations_purge()
+
+
+@shared_task(name=WELLBEING_TASK, ignore_result=True)
+def raise_wellbeing_alerts() -> int:
+    """Raise the wellbeing alerts due now (at most one per resident and gap); returns
+    how many were raised. Scheduled daily (``CELERY_BEAT_SCHEDULE["wellbeing-alerts"]``)."""
+    from residents.services.wellbeing import raise_wellbeing_alerts as raise_alerts
+
+    return raise_alerts()

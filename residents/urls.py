@@ -44,7 +44,11 @@ registry_patterns = [
         verification.verification_revoke_view,
         name="verification_revoke",
     ),
-    path("residents/<int:pk>/anonymise/", me.resident_anonymise_view, name="resident_anonymise"),
+    path(
+        "residents/<int:pk>/anonymise/",
+        verification.resident_anonymise_view,
+        name="resident_anonymise",
+    ),
     # Excel import and export
     path("import/", imports.import_start, name="import"),
     path("import/template.xlsx", imports.import_template, name="import_template"),

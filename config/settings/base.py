@@ -261,7 +261,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule is code, reviewed like code.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
-    # wellbeing alerts (residents.tasks_wellbeing): once a day, 07:00 local time
+    # wellbeing alerts (residents.tasks): once a day, 07:00 local time
     "wellbeing-alerts": {
         "task": "residents.raise_wellbeing_alerts",
         "schedule": crontab(hour=7, minute=0),

@@ -16,8 +16,6 @@
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, permissions, status, viewsets
@@ -34,6 +32,7 @@ from core.models import ApiScope
 from core.scoping import scope_for
 
 from ..models import Household, Resident
+from ..selectors.registry import current_member_count
 from ..services import (
     access_events_record,
     household_create,
@@ -115,17 +114,6 @@ class ResidentViewSet(RegistryViewSet):
         return dict(serializer.validated_data)
 
 
-def _current_member_count():
-    members = (
-        Resident.objects.filter(household_id=OuterRef("pk"), moved_out__isnull=True)
-        .order_by()
-        .values("household_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(members, output_field=IntegerField()), Value(0))
-
-
 @extend_schema(tags=["registry"])
 class HouseholdViewSet(RegistryViewSet):
     """Households (户): a dwelling, its head and its members."""
@@ -137,7 +125,7 @@ class HouseholdViewSet(RegistryViewSet):
 
     def safely_get_queryset(self):
         return Household.objects.select_related("estate", "building", "dwelling", "head").annotate(
-            member_count=_current_member_count()
+            member_count=current_member_count()
         )
 
     @extend_schema(

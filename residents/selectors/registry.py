@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
@@ -63,3 +64,18 @@ def age_band_q(low: int, high: int | None, today: datetime.date) -> Q:
     if high is not None:
         condition &= Q(birth_date__gt=_latest_birth_date(today, high))
     return condition
+
+
+def current_member_count():
+    """An annotation: how many current members (not moved out) a household has.
+
+    A correlated subquery, so a page of households costs one query whatever its size.
+    """
+    members = (
+        Resident.objects.filter(household_id=OuterRef("pk"), moved_out__isnull=True)
+        .order_by()
+        .values("household_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(members, output_field=IntegerField()), Value(0))

@@ -12,11 +12,12 @@ import datetime
 import re
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.services import user_set_verified
 from accounts.validators import normalise_mobile
 from buildings.models import Dwelling
 
@@ -24,8 +25,7 @@ from .. import events
 from ..idnumbers import parse_id_number
 from ..models import CareTag, Household, IdType, Relation, Resident
 from ..models.registry import identifier_hash
-
-VIEW_FULL_IDENTITY = "residents.view_full_identity"
+from ..permissions import require_full_identity
 
 _DOC_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -327,8 +327,7 @@ def resident_add_tags(*, residents, tags: Iterable[CareTag]) -> int:
 
 def resident_reveal_identity(*, user, resident: Resident, ip: str | None = None) -> dict:
     """The full ID and phone numbers, for a user with the permission; audited."""
-    if not (user.is_active and user.has_perm(VIEW_FULL_IDENTITY)):
-        raise PermissionDenied(_("You may not see full ID and phone numbers."))
+    require_full_identity(user)
     revealed = {"id_number": resident.decrypt_identifier(), "phone": resident.decrypt_phone()}
     events.identity_revealed(
         actor=user, resident=resident, fields=[k for k, v in revealed.items() if v], ip=ip
@@ -352,7 +351,7 @@ def resident_anonymise(*, resident: Resident, by, ip: str | None = None) -> Resi
     resident.set_phone("")
     resident.notes = ""
     if resident.user_id is not None:  # the account is no longer anyone's verified account
-        Resident.user.field.related_model.objects.filter(pk=resident.user_id).update(verified=False)
+        user_set_verified(user_id=resident.user_id, verified=False)
     resident.user = None
     if resident.birth_date:
         resident.birth_date = resident.birth_date.replace(month=1, day=1)

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from accounts.services import user_set_verified
 from core.audit import record
 from core.crypto import keyed_hash
 
@@ -267,8 +268,7 @@ def verification_attempt(
             row.save(update_fields=["used_at", "used_by"])
             resident.user = user
             resident.save()
-            User.objects.filter(pk=user.pk).update(verified=True)
-            user.verified = True
+            user_set_verified(user_id=user.pk, verified=True, user=user)
             VerificationAttempt.objects.create(
                 user=user, ip_address=ip, succeeded=True, created_at=now
             )
@@ -290,6 +290,6 @@ def verification_revoke(*, resident: Resident, by, ip: str | None = None) -> Res
     account_id = resident.user_id
     resident.user = None
     resident.save()
-    User.objects.filter(pk=account_id).update(verified=False)
+    user_set_verified(user_id=account_id, verified=False)
     record(actor=by, action=VERIFICATION_REVOKED, target=resident, ip=ip, account=account_id)
     return resident

@@ -56,10 +56,10 @@ from ..imports import (
     write_export,
 )
 from ..models import CareTag, Gender, ResidenceStatus
+from ..permissions import may_see_full_identity, require_full_identity
 from ..search import resident_search_q
 from ..selectors import residents_visible_to
 from ..selectors.registry import AGE_BANDS, age_band_q
-from ..services.registry import VIEW_FULL_IDENTITY
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RESULT_KEY = "linli_import_result"
@@ -321,7 +321,7 @@ class ExportFilterForm(forms.Form):
             self.fields["building__id__exact"].widget = forms.Select(
                 choices=[ANY, *[(pk, f"{estate} {number}") for pk, estate, number in buildings]]
             )
-        if not user.has_perm(VIEW_FULL_IDENTITY):
+        if not may_see_full_identity(user):
             del self.fields["full"]
 
     def _scoped_place(self, name, model):
@@ -395,8 +395,8 @@ def export_download(request):
     _require_cadre(request)
     data = request.POST if request.method == "POST" else request.GET
     wants_full = request.method == "POST" and data.get("full") in ("on", "1", "true")
-    if wants_full and not request.user.has_perm(VIEW_FULL_IDENTITY):
-        raise PermissionDenied(_("You may not see full ID and phone numbers."))
+    if wants_full:
+        require_full_identity(request.user)
     form = ExportFilterForm(data, user=request.user)
     if not form.is_valid():
         context = {"form": form, "page_obj": None, "query": form.query_without()}

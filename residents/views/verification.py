@@ -30,12 +30,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.audit import client_ip
 
-from ..forms.people import VerifyForm
+from ..forms.people import AnonymiseForm, VerifyForm
 from ..models import HouseholdCode
 from ..selectors import access_household, access_resident
 from ..services import (
     household_code_issue,
     household_code_revoke,
+    resident_anonymise,
     verification_attempt,
     verification_revoke,
 )
@@ -183,3 +184,27 @@ def verify(request):
     elif request.method == "POST":
         status = 400
     return render(request, "residents/verify.html", {"form": form, "next": next_url}, status=status)
+
+
+# --- the cadre's anonymise action ---------------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_anonymise_view(request, pk):
+    resident = access_resident(user=request.user, pk=pk)
+    form = AnonymiseForm(request.POST if request.method == "POST" else None)
+    if resident.anonymised_at is None and request.method == "POST" and form.is_valid():
+        resident_anonymise(resident=resident, by=request.user, ip=client_ip(request))
+        messages.success(
+            request,
+            _("The resident's personal data is removed; the statistics are kept."),
+        )
+        return redirect("registry:resident_anonymise", pk=resident.pk)
+    return render(
+        request,
+        "residents/me_data_anonymise.html",
+        {"resident": resident, "form": form},
+        status=400 if form.errors else 200,
+    )

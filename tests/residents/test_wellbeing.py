@@ -18,8 +18,8 @@ from residents.services import (
     resident_mark_moved_out,
     wellbeing_alert_handle,
 )
-from residents.tasks_wellbeing import TASK_NAME
-from residents.tasks_wellbeing import raise_wellbeing_alerts as raise_task
+from residents.tasks import WELLBEING_TASK as TASK_NAME
+from residents.tasks import raise_wellbeing_alerts as raise_task
 from tests.factories import (
     DwellingFactory,
     HouseholdFactory,
