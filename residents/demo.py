@@ -12,7 +12,9 @@ in the 3,000 normal demo dwellings; ``--scale district`` adds about 500,000 more
 in the rest of Baoshan. Rows are bulk-inserted a batch of estates at a time (one
 transaction each, memory bounded), with the same normalisation, encryption and
 search keys as ``resident_create``. The two example smart reports (智慧报表) are
-saved for neighbourhoods 1 and 2.
+saved for neighbourhoods 1 and 2, and each of them gets a few visitor declarations
+(外来人员信息申报, some confirmed) and door-access events, after which the daily
+wellbeing check raises alerts for the elderly residents not seen for days.
 
 Idempotent: users are found by phone number (an existing user keeps its
 password); roles are granted through ``role_grant``, which is idempotent too; an
@@ -27,20 +29,30 @@ from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import role_grant
 from buildings.demo import DISTRICT_NAME, demo_neighbourhoods
 from buildings.models import Dwelling, Estate
 from core.demo import DEMO_PASSWORD, DemoContext
+from core.scoping import EVERYTHING
 from core.text import name_search_keys
 
 from . import demo_people as people
 from .idnumbers import compose_id_number
-from .models import CareTag, Household, IdType, Relation, Resident
+from .models import AccessEvent, CareTag, Household, IdType, Relation, Resident, VisitorDeclaration
 from .models.registry import identifier_hash
-from .services import ensure_example_reports, household_create, resident_create
+from .services import (
+    ensure_example_reports,
+    household_create,
+    raise_wellbeing_alerts,
+    resident_create,
+    visitor_declaration_review,
+    visitor_declare,
+)
 from .services.registry import normalise_identifier, normalise_phone
+from .services.wellbeing import EventInput, access_events_record
 
 # phone, display name
 SUPERUSER = ("13800000001", "陈志强")
@@ -87,8 +99,9 @@ def seed(ctx: DemoContext) -> None:
     first, second = neighbourhoods[:2]
 
     _user(*SUPERUSER, superuser=True)
-    role_grant(user=_user(*CADRE_1), role=Role.CADRE, place=first)
-    role_grant(user=_user(*CADRE_2), role=Role.CADRE, place=second)
+    cadres = {first: _user(*CADRE_1), second: _user(*CADRE_2)}
+    for place, cadre in cadres.items():
+        role_grant(user=cadre, role=Role.CADRE, place=place)
 
     resident = _user(*RESIDENT_1, verified=True)
     estate_name, building_number, room = RESIDENT_FLAT
@@ -114,6 +127,11 @@ def seed(ctx: DemoContext) -> None:
     link_demo_resident(user=resident, flat=flat, tags=tags)
     for neighbourhood in (first, second):
         ensure_example_reports(neighbourhood)
+        seed_visitors(neighbourhood, reviewer=cadres[neighbourhood])
+        seed_door_events(neighbourhood)
+    raised = raise_wellbeing_alerts()
+    if raised:
+        ctx.log(f"  wellbeing alerts raised: {raised}")
 
 
 def ensure_care_tags() -> dict[str, CareTag]:
@@ -315,3 +333,73 @@ def _demo_family(flat: Dwelling, tags: dict[str, CareTag]) -> Resident:
         if head is None:
             head = found
     return head
+
+
+# --- visitors and door-access events -------------------------------------------------------
+
+# name, home region (GB 11643 area code), birth date, reason, days since arrival, stay
+DEMO_VISITORS = [
+    ("周晓燕", "340104", datetime.date(1996, 4, 2), "探亲", 2, 10),
+    ("吴国强", "320102", datetime.date(1971, 11, 19), "照顾老人", 5, 30),
+    ("郑丽", "330106", datetime.date(1989, 7, 8), "短期借住", 1, 4),
+    ("孙浩", "410105", datetime.date(2001, 1, 27), "务工", 12, 60),
+]
+# how many of a neighbourhood's oldest residents living alone go unseen, and for how long
+UNSEEN_ELDERLY = 3
+UNSEEN_DAYS = 3
+DEMO_DEVICE = "demo-gate-1"
+
+
+def seed_visitors(neighbourhood, *, reviewer) -> None:
+    """A few declarations through the visitor service (skipped if the place has any)."""
+    if VisitorDeclaration.objects.filter(neighbourhood=neighbourhood).exists():
+        return
+    households = list(
+        Household.objects.filter(neighbourhood=neighbourhood, moved_out__isnull=True)
+        .order_by("pk")
+        .select_related("head")[: len(DEMO_VISITORS)]
+    )
+    today = timezone.localdate()
+    for index, (household, visitor) in enumerate(zip(households, DEMO_VISITORS, strict=False)):
+        name, region, born, reason, days_ago, stay = visitor
+        arrives = today - datetime.timedelta(days=days_ago)
+        declaration = visitor_declare(
+            household=household,
+            name=name,
+            id_number=compose_id_number(region, born, 11 + 2 * index),
+            phone=f"1391234{5600 + index:04d}",
+            arrives_on=arrives,
+            leaves_on=arrives + datetime.timedelta(days=stay),
+            reason=reason,
+            today=arrives,
+        )
+        if index % 2 == 0:
+            visitor_declaration_review(
+                declaration=declaration, by=reviewer, status=VisitorDeclaration.Status.CONFIRMED
+            )
+
+
+def seed_door_events(neighbourhood) -> None:
+    """Door-access events: everyone aged 80+ was seen a week ago, most of them today, the
+    few oldest living alone not for ``UNSEEN_DAYS`` days (skipped if the place has any)."""
+    if AccessEvent.objects.filter(neighbourhood=neighbourhood).exists():
+        return
+    now = timezone.now()
+    elderly = list(
+        Resident.objects.current()
+        .filter(neighbourhood=neighbourhood)
+        .aged_at_least(80)
+        .order_by("-lives_alone", "birth_date", "pk")
+        .values_list("pk", flat=True)
+    )
+    unseen = set(elderly[:UNSEEN_ELDERLY])
+    events = []
+    for pk in elderly:
+        events.append(EventInput(occurred_at=now - datetime.timedelta(days=7), resident_id=pk))
+        last = now - datetime.timedelta(days=UNSEEN_DAYS if pk in unseen else 0, hours=1)
+        events.append(EventInput(occurred_at=last, resident_id=pk))
+    events = [
+        EventInput(occurred_at=e.occurred_at, resident_id=e.resident_id, device=DEMO_DEVICE)
+        for e in events
+    ]
+    access_events_record(scope=EVERYTHING, events=events, now=now)

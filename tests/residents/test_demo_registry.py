@@ -16,7 +16,17 @@ from core.text import name_search_keys
 from residents import demo_people
 from residents.demo import OCCUPANCY_NORMAL
 from residents.idnumbers import parse_id_number
-from residents.models import CareTag, Household, IdType, Relation, Resident, SavedReport
+from residents.models import (
+    AccessEvent,
+    CareTag,
+    Household,
+    IdType,
+    Relation,
+    Resident,
+    SavedReport,
+    VisitorDeclaration,
+    WellbeingAlert,
+)
 from residents.search import resident_search_q
 from residents.services.reports import EXAMPLE_REPORTS
 
@@ -36,6 +46,9 @@ def registry_counts():
         "tags": CareTag.objects.count(),
         "links": Resident.care_tags.through.objects.count(),
         "reports": SavedReport.objects.count(),
+        "visitors": VisitorDeclaration.objects.count(),
+        "door_events": AccessEvent.objects.count(),
+        "alerts": WellbeingAlert.objects.count(),
     }
 
 
@@ -127,6 +140,15 @@ def test_normal_demo_registry_is_realistic_linked_and_idempotent():
             SavedReport.objects.filter(neighbourhood=neighbourhood).values_list("name", flat=True)
         )
         assert {name for name, _c in EXAMPLE_REPORTS} <= names
+        # the cadre's visitor and wellbeing pages are not empty
+        declarations = VisitorDeclaration.objects.filter(neighbourhood=neighbourhood)
+        assert declarations.count() >= 3
+        assert declarations.filter(status=VisitorDeclaration.Status.CONFIRMED).exists()
+        assert declarations.filter(status=VisitorDeclaration.Status.SUBMITTED).exists()
+        alerts = WellbeingAlert.objects.filter(neighbourhood=neighbourhood)
+        assert alerts.exists()
+        elderly = Resident.objects.aged_at_least(80).values_list("pk", flat=True)
+        assert set(alerts.values_list("resident_id", flat=True)) <= set(elderly)
 
     again = seed()
     assert "already seeded" in again
