@@ -1,9 +1,11 @@
 """The jurisdiction tree: District → Subdistrict → Area → Neighbourhood →
 Estate → Building → Dwelling, with property companies and elevators.
 
-Every row below Neighbourhood carries ``neighbourhood_id`` (denormalised and
-indexed) so that scoping is a single indexed filter; ``save()`` keeps the
-denormalised ids in step with the parent.
+Every row below the estate inherits ``buildings.placebound.PlaceBound``: it
+carries ``neighbourhood_id`` (and its estate and building ids where it has those
+levels), denormalised and indexed, so that scoping is a single indexed filter.
+``save()`` copies the ids from the parent when a row is created or saved; moving
+an estate or a building is ``buildings.services.estate_move`` / ``building_move``.
 """
 
 import datetime
@@ -16,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+
+from .placebound import BUILDING, PlaceBound
 
 # Permissions granted on places with django-guardian. The same codenames exist
 # on every level of the tree: a grant on a Subdistrict covers its neighbourhoods.
@@ -221,35 +225,17 @@ class Estate(TimeStampedModel):
     def scope_q(cls, scope):
         return scope.q(neighbourhood="neighbourhood_id", estate="id")
 
-    def save(self, *args, **kwargs):
-        moved = False
-        if self.pk:
-            old = Estate.objects.filter(pk=self.pk).values_list("neighbourhood_id", flat=True)
-            moved = bool(old) and old[0] != self.neighbourhood_id
-        super().save(*args, **kwargs)
-        if moved:  # keep the denormalised ids of everything below in step
-            for model in (Building, Dwelling, Elevator):
-                model.objects.filter(estate_id=self.pk).update(
-                    neighbourhood_id=self.neighbourhood_id
-                )
-            ElevatorInspection.objects.filter(elevator__estate_id=self.pk).update(
-                neighbourhood_id=self.neighbourhood_id
-            )
 
-
-class Building(TimeStampedModel):
+class Building(PlaceBound, TimeStampedModel):
     """楼 / 号楼: one building (or stairwell unit) of an estate; its residents form a 楼组."""
 
+    # The estate is the building's parent (a choice on the form), not a copied id.
     estate = models.ForeignKey(
         Estate, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("estate")
     )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("neighbourhood"),
-    )
+    building = None  # a building is itself the building level
+    place_self = BUILDING
+    place_parents = ("estate",)
     number = models.CharField(
         _("building number"), max_length=20, help_text=_("e.g. 12号楼 or 12号楼2单元")
     )
@@ -274,54 +260,17 @@ class Building(TimeStampedModel):
     def building_id(self):
         return self.pk
 
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="id")
-
-    def save(self, *args, **kwargs):
-        if self.estate_id:
-            self.neighbourhood_id = (
-                Estate.objects.filter(pk=self.estate_id)
-                .values_list("neighbourhood_id", flat=True)
-                .get()
-            )
-        moved = (
-            self.pk is not None
-            and not Building.objects.filter(pk=self.pk, estate_id=self.estate_id).exists()
-        )
-        super().save(*args, **kwargs)
-        if moved:  # keep the denormalised ids of everything below in step
-            place = {"estate_id": self.estate_id, "neighbourhood_id": self.neighbourhood_id}
-            Dwelling.objects.filter(building_id=self.pk).update(**place)
-            Elevator.objects.filter(building_id=self.pk).update(**place)
-            ElevatorInspection.objects.filter(elevator__building_id=self.pk).update(
-                neighbourhood_id=self.neighbourhood_id
-            )
-
 
 room_validator = RegexValidator(r"^[0-9A-Za-z\-]{1,10}$", _("Use digits and letters, e.g. 1203."))
 
 
-class Dwelling(TimeStampedModel):
+class Dwelling(PlaceBound, TimeStampedModel):
     """房屋: one flat; 专有部分面积 (floor area) weighs owners' votes."""
 
     building = models.ForeignKey(
         Building, on_delete=models.PROTECT, related_name="dwellings", verbose_name=_("building")
     )
-    estate = models.ForeignKey(
-        Estate,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("estate"),
-    )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("neighbourhood"),
-    )
+    place_parents = ("building",)
     room = models.CharField(_("room"), max_length=10, validators=[room_validator])
     floor = models.SmallIntegerField(_("floor"), null=True, blank=True)
     floor_area = models.DecimalField(
@@ -351,21 +300,8 @@ class Dwelling(TimeStampedModel):
     def __str__(self):
         return f"{self.building} {self.room}" if self.building_id else self.room
 
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="building_id")
 
-    def save(self, *args, **kwargs):
-        if self.building_id:
-            self.estate_id, self.neighbourhood_id = (
-                Building.objects.filter(pk=self.building_id)
-                .values_list("estate_id", "neighbourhood_id")
-                .get()
-            )
-        super().save(*args, **kwargs)
-
-
-class Elevator(TimeStampedModel):
+class Elevator(PlaceBound, TimeStampedModel):
     """电梯: an elevator of a building, original or retrofitted (加装)."""
 
     class Status(models.TextChoices):
@@ -377,20 +313,7 @@ class Elevator(TimeStampedModel):
     building = models.ForeignKey(
         Building, on_delete=models.PROTECT, related_name="elevators", verbose_name=_("building")
     )
-    estate = models.ForeignKey(
-        Estate,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("estate"),
-    )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("neighbourhood"),
-    )
+    place_parents = ("building",)
     device_code = models.CharField(
         _("device registration code"),
         max_length=30,
@@ -420,30 +343,16 @@ class Elevator(TimeStampedModel):
     def __str__(self):
         return self.device_code
 
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="building_id")
-
     @property
     def inspection_overdue(self) -> bool:
         return bool(self.next_inspection_due and self.next_inspection_due < timezone.localdate())
 
-    def save(self, *args, **kwargs):
-        if self.building_id:
-            self.estate_id, self.neighbourhood_id = (
-                Building.objects.filter(pk=self.building_id)
-                .values_list("estate_id", "neighbourhood_id")
-                .get()
-            )
-        super().save(*args, **kwargs)
-        # an elevator moved to another building takes its inspections along
-        self.inspections.exclude(neighbourhood_id=self.neighbourhood_id).update(
-            neighbourhood_id=self.neighbourhood_id
-        )
 
+class ElevatorInspection(PlaceBound, TimeStampedModel):
+    """One annual inspection (年检); recording it moves the next due date a year on.
 
-class ElevatorInspection(TimeStampedModel):
-    """One annual inspection (年检); recording it moves the next due date a year on."""
+    Bound to a neighbourhood only: its estate and building are its elevator's.
+    """
 
     class Result(models.TextChoices):
         PASSED = "passed", _("passed")
@@ -456,13 +365,9 @@ class ElevatorInspection(TimeStampedModel):
         related_name="inspections",
         verbose_name=_("elevator"),
     )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("neighbourhood"),
-    )
+    estate = None
+    building = None
+    place_parents = ("elevator",)
     inspected_on = models.DateField(_("inspected on"))
     result = models.CharField(
         _("result"), max_length=20, choices=Result.choices, default=Result.PASSED
@@ -491,20 +396,3 @@ class ElevatorInspection(TimeStampedModel):
 
     def __str__(self):
         return f"{self.elevator_id} {self.inspected_on}"
-
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(
-            neighbourhood="neighbourhood_id",
-            estate="elevator__estate_id",
-            building="elevator__building_id",
-        )
-
-    def save(self, *args, **kwargs):
-        if self.elevator_id:
-            self.neighbourhood_id = (
-                Elevator.objects.filter(pk=self.elevator_id)
-                .values_list("neighbourhood_id", flat=True)
-                .get()
-            )
-        super().save(*args, **kwargs)

@@ -1,4 +1,12 @@
-"""Writing audit events (core.models.AuditEvent). Apps call ``record`` from their events.py."""
+"""Writing audit events (core.models.AuditEvent).
+
+Only an app's ``events.py`` calls :func:`record` (one function per audited event;
+``tests/core/test_audit_discipline.py`` fails on any other caller). The rows are an
+append-only record: nothing updates them afterwards - not even moving an estate or
+a building to another place (``buildings.services.estate_move``), after which an
+event keeps the neighbourhood it happened in - and nothing reads them back as
+domain state.
+"""
 
 from __future__ import annotations
 

@@ -69,3 +69,44 @@ def registry_exported(*, actor, neighbourhood_id, rows, masked, ip=None, **detai
         masked=masked,
         **details,
     )
+
+
+VERIFICATION_REVOKED = "verification_revoked"
+VISITOR_LINK_ROTATED = "visitor_link_rotated"
+VISITOR_DECLARATION_REVIEWED = "visitor_declaration_reviewed"
+WELLBEING_ALERT_HANDLED = "wellbeing_alert_handled"
+
+
+def verification_revoked(*, actor, resident, account_id, ip=None):
+    return record(
+        actor=actor, action=VERIFICATION_REVOKED, target=resident, ip=ip, account=account_id
+    )
+
+
+def visitor_link_rotated(*, actor, household, generation):
+    """A record only: the link's generation lives on the household."""
+    return record(actor=actor, action=VISITOR_LINK_ROTATED, target=household, generation=generation)
+
+
+def visitor_declaration_reviewed(*, actor, declaration, status, previous, ip=None):
+    # No target object: its label would keep the visitor's name after the purge.
+    return record(
+        actor=actor,
+        action=VISITOR_DECLARATION_REVIEWED,
+        neighbourhood_id=declaration.neighbourhood_id,
+        ip=ip,
+        declaration=declaration.pk,
+        status=status,
+        previous=previous,
+    )
+
+
+def wellbeing_alert_handled(*, actor, alert, note, ip=None):
+    return record(
+        actor=actor,
+        action=WELLBEING_ALERT_HANDLED,
+        target=alert,
+        ip=ip,
+        resident=alert.resident_id,
+        note=note,
+    )

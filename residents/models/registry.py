@@ -4,8 +4,10 @@ Identifiers (ID or passport numbers, phones) are never stored in clear: an
 AES-GCM token (``core.crypto``), a keyed hash for exact lookup and the last four
 characters for masked display and suffix search. Names are searchable by
 characters, full pinyin and initials (``name_pinyin``, ``name_initials``).
-Every row carries ``neighbourhood_id`` (and estate/building ids) copied from
-its dwelling, so scoping is one indexed filter.
+Every row inherits ``buildings.placebound.PlaceBound``: it carries
+``neighbourhood_id`` (and estate/building ids) copied from its dwelling, so
+scoping is one indexed filter; moving an estate or a building carries them along
+(``buildings.services.estate_move`` / ``building_move``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
-from buildings.models import Building, Dwelling, Estate, Neighbourhood
+from buildings.models import Dwelling
+from buildings.placebound import PlaceBound
 from core.crypto import cipher, keyed_hash
 from core.models import TimeStampedModel
 from core.text import name_search_keys
@@ -99,60 +102,13 @@ class CareTag(models.Model):
         return self.name
 
 
-class PlaceBound(models.Model):
-    """Denormalised place ids copied from ``dwelling`` on save."""
-
-    dwelling = models.ForeignKey(
-        Dwelling, on_delete=models.PROTECT, related_name="+", verbose_name=_("dwelling")
-    )
-    building = models.ForeignKey(
-        Building,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("building"),
-    )
-    estate = models.ForeignKey(
-        Estate,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("estate"),
-    )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("neighbourhood"),
-    )
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id", estate="estate_id", building="building_id")
-
-    def save(self, *args, **kwargs):
-        self.copy_place_from_dwelling()
-        super().save(*args, **kwargs)
-
-    def copy_place_from_dwelling(self):
-        if self.dwelling_id:
-            self.building_id, self.estate_id, self.neighbourhood_id = (
-                Dwelling.objects.filter(pk=self.dwelling_id)
-                .values_list("building_id", "estate_id", "neighbourhood_id")
-                .get()
-            )
-
-
 class Household(PlaceBound, TimeStampedModel):
     """户: the people living in one dwelling, with a head (户主)."""
 
     dwelling = models.ForeignKey(
         Dwelling, on_delete=models.PROTECT, related_name="households", verbose_name=_("dwelling")
     )
+    place_parents = ("dwelling",)
     tenure = models.CharField(
         _("tenure"), max_length=10, choices=Tenure.choices, default=Tenure.OWNER
     )
@@ -167,8 +123,15 @@ class Household(PlaceBound, TimeStampedModel):
     moved_in = models.DateField(_("moved in"), null=True, blank=True)
     moved_out = models.DateField(_("moved out"), null=True, blank=True, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The visitor link's generation (residents.services.visitors): replacing the link
+    # adds one, which makes every earlier link invalid.
+    visitor_link_generation = models.PositiveIntegerField(
+        _("visitor link generation"), default=0, editable=False
+    )
 
-    history = HistoricalRecords(excluded_fields=["updated_at"], get_user=history_user)
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "visitor_link_generation"], get_user=history_user
+    )
 
     class Meta:
         verbose_name = _("household")
@@ -212,6 +175,11 @@ class Resident(PlaceBound, TimeStampedModel):
         related_name="members",
         verbose_name=_("household"),
     )
+    # The household's dwelling, copied on save; the place ids are copied from it.
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="+", verbose_name=_("dwelling")
+    )
+    place_parents = ("dwelling",)
     name = models.CharField(_("name"), max_length=50)
     name_pinyin = models.CharField(
         _("name in pinyin"), max_length=200, editable=False, db_index=True

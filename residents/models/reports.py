@@ -6,17 +6,19 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from buildings.models import Neighbourhood
+from buildings.placebound import PlaceBound
 from core.models import TimeStampedModel
 
 
-class SavedReport(TimeStampedModel):
+class SavedReport(PlaceBound, TimeStampedModel):
     """Conditions ticked by a cadre, saved by name. Results are always computed
-    within the viewer's scope, so a report never widens what anyone may see."""
+    within the viewer's scope, so a report never widens what anyone may see.
 
-    neighbourhood = models.ForeignKey(
-        Neighbourhood, on_delete=models.CASCADE, related_name="+", verbose_name=_("neighbourhood")
-    )
+    Bound to its neighbourhood only: moving an estate or a building leaves it there.
+    """
+
+    estate = None
+    building = None
     name = models.CharField(_("name"), max_length=100)
     conditions = models.JSONField(_("conditions"), default=dict)
     created_by = models.ForeignKey(
@@ -42,7 +44,3 @@ class SavedReport(TimeStampedModel):
 
     def __str__(self):
         return self.name
-
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id")

@@ -7,11 +7,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from buildings.models import Neighbourhood
+from buildings.placebound import PlaceBound
 
 
-class HouseholdCode(models.Model):
-    """A one-time code a cadre prints for a household (only its hash is kept)."""
+class HouseholdCode(PlaceBound):
+    """A one-time code a cadre prints for a household (only its hash is kept).
+
+    Bound to a neighbourhood; its estate and building are its household's.
+    """
 
     household = models.ForeignKey(
         "residents.Household",
@@ -19,13 +22,9 @@ class HouseholdCode(models.Model):
         related_name="codes",
         verbose_name=_("household"),
     )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        verbose_name=_("neighbourhood"),
-    )
+    estate = None
+    building = None
+    place_parents = ("household",)
     code_hash = models.CharField(max_length=64, unique=True, editable=False)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -54,14 +53,6 @@ class HouseholdCode(models.Model):
 
     def __str__(self):
         return f"{self.household} · {self.issued_at:%Y-%m-%d}"
-
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(
-            neighbourhood="neighbourhood_id",
-            estate="household__estate_id",
-            building="household__building_id",
-        )
 
     @property
     def is_usable(self) -> bool:

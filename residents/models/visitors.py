@@ -6,9 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from buildings.models import Dwelling
+from buildings.placebound import PlaceBound
 from core.models import TimeStampedModel
 
-from .registry import IdType, PlaceBound
+from .registry import IdType
 
 
 class VisitorDeclaration(PlaceBound, TimeStampedModel):
@@ -25,6 +27,10 @@ class VisitorDeclaration(PlaceBound, TimeStampedModel):
         related_name="visitors",
         verbose_name=_("household"),
     )
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="+", verbose_name=_("dwelling")
+    )
+    place_parents = ("dwelling",)
     name = models.CharField(_("name"), max_length=50)
     id_type = models.CharField(
         _("identity document"), max_length=20, choices=IdType.choices, default=IdType.RESIDENT_ID

@@ -6,11 +6,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from buildings.models import Dwelling, Neighbourhood
+from buildings.models import Dwelling
+from buildings.placebound import PlaceBound
 
 
-class AccessEvent(models.Model):
-    """One door-access event sent by a district system (API key ``access:write``)."""
+class AccessEvent(PlaceBound):
+    """One door-access event sent by a district system (API key ``access:write``).
+
+    Bound to a neighbourhood; its estate and building are its dwelling's, or its
+    resident's when it names no dwelling.
+    """
 
     resident = models.ForeignKey(
         "residents.Resident",
@@ -28,9 +33,9 @@ class AccessEvent(models.Model):
         related_name="+",
         verbose_name=_("dwelling"),
     )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood, on_delete=models.PROTECT, related_name="+", verbose_name=_("neighbourhood")
-    )
+    estate = None
+    building = None
+    place_parents = ("dwelling", "resident")
     occurred_at = models.DateTimeField(_("occurred at"))
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     device = models.CharField(_("device"), max_length=100, blank=True)
@@ -54,13 +59,12 @@ class AccessEvent(models.Model):
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M}"
 
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id")
 
+class WellbeingAlert(PlaceBound):
+    """No access event for a resident aged 80+ for 48 hours: once per gap.
 
-class WellbeingAlert(models.Model):
-    """No access event for a resident aged 80+ for 48 hours: once per gap."""
+    Bound to a neighbourhood; its estate and building are its resident's.
+    """
 
     resident = models.ForeignKey(
         "residents.Resident",
@@ -68,9 +72,9 @@ class WellbeingAlert(models.Model):
         related_name="wellbeing_alerts",
         verbose_name=_("resident"),
     )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood, on_delete=models.PROTECT, related_name="+", verbose_name=_("neighbourhood")
-    )
+    estate = None
+    building = None
+    place_parents = ("resident",)
     last_seen_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
@@ -99,7 +103,3 @@ class WellbeingAlert(models.Model):
 
     def __str__(self):
         return f"{self.resident} · {self.raised_at:%Y-%m-%d}"
-
-    @classmethod
-    def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id")

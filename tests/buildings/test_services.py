@@ -235,12 +235,13 @@ def test_building_number_q(world, term, bare_digits, expected):
 
 
 def test_moving_a_building_moves_its_rows_denormalised_ids(world):
-    from buildings.models import Dwelling, Elevator, ElevatorInspection
+    from buildings.models import Dwelling
+    from buildings.services import building_move
 
     building = world.a.building
-    building.estate = world.b.estate
     building.number = "99号楼"
     building.save()
+    building_move(building=building, estate=world.b.estate)
     b_hood = world.b.neighbourhood.pk
     assert Dwelling.objects.get(pk=world.a.dwelling.pk).neighbourhood_id == b_hood
     assert Dwelling.objects.get(pk=world.a.dwelling.pk).estate_id == world.b.estate.pk
@@ -248,11 +249,14 @@ def test_moving_a_building_moves_its_rows_denormalised_ids(world):
     assert ElevatorInspection.objects.get(pk=world.a.inspection.pk).neighbourhood_id == b_hood
 
 
-def test_moving_an_elevator_moves_its_inspections(world):
-    from buildings.models import ElevatorInspection
+def test_saving_a_building_moves_nothing(world):
+    """A move is the service's job (buildings.services.building_move), not save()'s."""
+    from buildings.models import Dwelling
 
-    elevator = world.a.elevator
-    elevator.building = world.b.building
-    elevator.save()
-    inspection = ElevatorInspection.objects.get(pk=world.a.inspection.pk)
-    assert inspection.neighbourhood_id == world.b.neighbourhood.pk
+    building = world.a.building
+    building.number = "98号楼"
+    building.save()
+    assert Dwelling.objects.get(pk=world.a.dwelling.pk).estate_id == world.a.estate.pk
+    assert ElevatorInspection.objects.get(pk=world.a.inspection.pk).neighbourhood_id == (
+        world.a.neighbourhood.pk
+    )
