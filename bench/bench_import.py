@@ -15,7 +15,7 @@
 4. prints rows/s, total time and peak memory (ru_maxrss) of each step, drops the
    database and exits 0. Without PostgreSQL it says so and exits 0.
 
-The cadre's code path is the page's: ``residents.imports.import_registry`` with the
+The cadre's code path is the page's: ``residents.registry_io.import_registry`` with the
 cadre as user (scope, validation, households, history, audit); only the HTTP upload
 and the encrypted storage of the file between preview and confirm are left out.
 """
@@ -168,7 +168,7 @@ def step_setup(workdir: str, rows: int) -> dict:
 def make_rows(count: int):
     """``count`` valid rows: households of 4 then 3 people over the bench's dwellings."""
     from residents.idnumbers import compose_id_number
-    from residents.imports import COLUMNS
+    from residents.registry_io import COLUMNS
 
     headers = [column.header for column in COLUMNS]
     dwellings = [
@@ -229,8 +229,8 @@ def write_csv(table, path: Path) -> None:
 
 def step_import(workdir: str, *, filename: str, dry_run: bool, label: str) -> dict:
     from accounts.models import User
-    from residents.imports import import_registry
     from residents.models import Household, Resident
+    from residents.registry_io import import_registry
 
     cadre = User.objects.get(phone=CADRE_PHONE)
     data = (Path(workdir) / filename).read_bytes()
@@ -260,7 +260,7 @@ def step_import(workdir: str, *, filename: str, dry_run: bool, label: str) -> di
 
 def step_export(workdir: str) -> dict:
     from accounts.models import User
-    from residents.imports import write_export
+    from residents.registry_io import write_export
     from residents.selectors import residents_visible_to
 
     cadre = User.objects.get(phone=CADRE_PHONE)

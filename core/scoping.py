@@ -112,6 +112,17 @@ class Scope:
     def covers_neighbourhood(self, neighbourhood_id: int) -> bool:
         return self.everything or neighbourhood_id in self.neighbourhood_ids
 
+    def covers(
+        self, *, neighbourhood_id: int, estate_id: int | None = None, building_id: int | None = None
+    ) -> bool:
+        """Whether a row with these place ids is in scope (the in-memory ``filter``)."""
+        return (
+            self.everything
+            or neighbourhood_id in self.neighbourhood_ids
+            or (estate_id is not None and estate_id in self.estate_ids)
+            or (building_id is not None and building_id in self.building_ids)
+        )
+
     def union(self, other: Scope) -> Scope:
         return Scope(
             everything=self.everything or other.everything,

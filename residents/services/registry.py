@@ -26,24 +26,22 @@ from ..idnumbers import parse_id_number
 from ..models import CareTag, Household, IdType, Relation, Resident
 from ..models.registry import identifier_hash
 from ..permissions import require_full_identity
+from ..rules import (
+    FORMER_HEAD_NEEDS_RELATION,
+    HEAD_DEMOTED,
+    HEAD_ELSEWHERE,
+    RESIDENT_FIELDS,
+    SEVERAL_HEADS,
+    Member,
+    settle_head,
+)
 
 _DOC_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
 # Fields a caller may change with resident_update (identifiers have their own arguments).
-UPDATABLE = {
-    "name",
-    "gender",
-    "birth_date",
-    "relation",
-    "residence_status",
-    "nationality",
-    "lives_alone",
-    "moved_in",
-    "moved_out",
-    "notes",
-}
+UPDATABLE = frozenset(RESIDENT_FIELDS)
 
 
 def normalise_identifier(id_type: str, value: str) -> tuple[str, object | None]:
@@ -156,15 +154,47 @@ def household_update(*, household: Household, by=None, **changes) -> Household:
     return household
 
 
+def _headship(*, household: Household, members: list[Member], field: str = "relation"):
+    """``settle_head`` for a service: its problems are a ValidationError on ``field``."""
+    decision = settle_head(head=household.head_id, members=members)
+    if decision.problems:
+        _key, problem = decision.problems[0]
+        raise ValidationError({field: _HEAD_MESSAGES[problem]()})
+    return decision
+
+
+_HEAD_MESSAGES = {
+    SEVERAL_HEADS: lambda: _("A household has one head (户主)."),
+    HEAD_DEMOTED: lambda: _(
+        "This person is the head of the household (户主). To change that, make another "
+        "member head of the household."
+    ),
+    HEAD_ELSEWHERE: lambda: _(
+        "This household already has a head (户主): make this person head of the household "
+        "instead, or give them another relation."
+    ),
+    FORMER_HEAD_NEEDS_RELATION: lambda: _("Give the current head of household a new relation."),
+}
+
+
 @transaction.atomic
-def household_set_head(*, household: Household, resident: Resident) -> Household:
+def household_set_head(
+    *, household: Household, resident: Resident, former_head_relation: str = Relation.OTHER
+) -> Household:
+    """Make ``resident`` the head (户主); the former head takes ``former_head_relation``."""
     if resident.household_id != household.pk:
         raise ValidationError({"head": _("The head of household must be one of its members.")})
+    members = [Member(key=resident.pk, relation=Relation.HEAD, stored=resident.relation)]
+    former = household.head if household.head_id not in (None, resident.pk) else None
+    if former is not None:
+        members.append(Member(key=former.pk, relation=former_head_relation, stored=former.relation))
+    decision = _headship(household=household, members=members, field="head")
     household.head = resident
     household.save(update_fields=["head", "updated_at"])
-    if resident.relation != Relation.HEAD:
-        resident.relation = Relation.HEAD
-        resident.save()
+    for member in (resident, former):
+        if member is not None and member.relation != decision.relations[member.pk]:
+            member.relation = decision.relations[member.pk]
+            member.save()
     return household
 
 
@@ -213,7 +243,7 @@ def resident_create(
     phone: str = "",
     gender: str = "",
     birth_date: datetime.date | None = None,
-    relation: str = Relation.HEAD,
+    relation: str | None = None,
     residence_status: str = "registered",
     nationality: str = "CN",
     care_tags: Iterable[CareTag] = (),
@@ -222,12 +252,13 @@ def resident_create(
     notes: str = "",
     by=None,
 ) -> Resident:
+    """A new member of ``household``. Without a relation the first member is its head
+    (户主) and a later one "other"; a second head is refused (``residents.rules``)."""
     resident = Resident(
         household=household,
         name=validate_resident_name(name),
         gender=gender,
         birth_date=birth_date,
-        relation=relation,
         residence_status=residence_status,
         nationality=(nationality or "CN").upper(),
         lives_alone=lives_alone,
@@ -236,10 +267,13 @@ def resident_create(
     )
     _apply_identity(resident, id_type, id_number)
     resident.set_phone(normalise_phone(phone))
+    joining = Member(key="new", relation=relation or None, joining=True)
+    decision = _headship(household=household, members=[joining])
+    resident.relation = decision.relations[joining.key]
     _save(resident)
     if care_tags:
         resident.care_tags.set(care_tags)
-    if relation == Relation.HEAD and household.head_id is None:
+    if decision.chosen == joining.key:
         household.head = resident
         household.save(update_fields=["head", "updated_at"])
     return resident
@@ -261,6 +295,12 @@ def resident_update(
         raise TypeError(f"resident_update cannot change {sorted(unknown)}")
     if "name" in changes:
         changes["name"] = validate_resident_name(changes["name"])
+    becomes_head = False
+    if changes.get("relation") and changes["relation"] != resident.relation:
+        household = resident.household
+        asked = Member(key=resident.pk, relation=changes["relation"], stored=resident.relation)
+        decision = _headship(household=household, members=[asked])
+        becomes_head = decision.chosen == resident.pk and household.head_id != resident.pk
     for field, value in changes.items():
         setattr(resident, field, value)
     if id_number is not None:
@@ -268,6 +308,9 @@ def resident_update(
     if phone is not None:
         resident.set_phone(normalise_phone(phone))
     _save(resident)
+    if becomes_head:
+        household.head = resident
+        household.save(update_fields=["head", "updated_at"])
     if care_tags is not None:
         resident.care_tags.set(care_tags)
     return resident

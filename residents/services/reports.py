@@ -1,27 +1,26 @@
 """智慧报表 writes: save, rename, delete and run saved reports; export results to Excel.
 
-Callers authorise first (``residents.reports.access_saved_report`` is a 404
-outside the user's scope); these functions enforce the rules: a name unique per
-neighbourhood, conditions that pass ``clean_conditions``, a neighbourhood the
-saving user manages.
+Callers authorise first (``residents.selectors.reports.access_saved_report`` is a
+404 outside the user's scope); these functions enforce the rules: a name unique per
+neighbourhood, conditions that pass ``clean_conditions``, a neighbourhood the saving
+user manages.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
-from core.audit import record
+from core.tables.xlsx import XlsxBook, sheet_title
 
 from .. import events
 from ..models import Gender, ResidenceStatus, SavedReport
-from ..reports import clean_conditions, report_residents, report_scope
+from ..selectors.reports import clean_conditions, report_residents, report_scope
 
 NAME_MAX = SavedReport._meta.get_field("name").max_length
 
@@ -180,28 +179,48 @@ def export_rows(queryset, *, today: datetime.date | None = None):
 def report_export_xlsx(
     *, user, queryset, title: str, neighbourhood_id: int | None = None, ip=None
 ) -> bytes:
-    """An XLSX workbook (openpyxl, write-only) of the residents, masked; audited."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_sheet_title(title))
-    sheet.append(export_headers())
+    """An XLSX workbook (``core.tables.xlsx``: safe text cells) of the residents, masked;
+    audited.
+
+    The audit event belongs to a neighbourhood, so that the cadre's audit list
+    shows it: one event per neighbourhood the rows come from, with its own row
+    count (a saved report's rows are all in ``neighbourhood_id``). An empty export
+    is recorded in ``neighbourhood_id``, or in the user's one neighbourhood.
+    """
+    book = XlsxBook()
+    sheet = book.sheet(_sheet_title(title))
+    sheet.append(export_headers(), bold=True)
     rows = 0
     for row in export_rows(queryset):
         sheet.append(row)
         rows += 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    record(
-        actor=user,
-        action=events.REGISTRY_EXPORTED,
-        neighbourhood_id=neighbourhood_id,
-        ip=ip,
-        rows=rows,
-        masked=True,
-        report=title,
-    )
-    return buffer.getvalue()
+    content = book.to_bytes()
+    for place_id, count in _rows_per_neighbourhood(
+        user=user, queryset=queryset, neighbourhood_id=neighbourhood_id, rows=rows
+    ):
+        events.registry_exported(
+            actor=user, neighbourhood_id=place_id, rows=count, masked=True, ip=ip, report=title
+        )
+    return content
+
+
+def _rows_per_neighbourhood(*, user, queryset, neighbourhood_id, rows) -> list[tuple]:
+    if rows:
+        counts = (
+            queryset.order_by()
+            .prefetch_related(None)
+            .values_list("neighbourhood_id")
+            .annotate(n=Count("pk"))
+            .values_list("neighbourhood_id", "n")
+        )
+        found = sorted(counts)
+        if found:
+            return found
+    if neighbourhood_id is None:
+        managed = report_scope(user).neighbourhood_ids
+        neighbourhood_id = next(iter(managed)) if len(managed) == 1 else None
+    return [(neighbourhood_id, rows)]
 
 
 def _sheet_title(title: str) -> str:
-    cleaned = "".join(c for c in title if c not in "[]:*?/\\")[:31].strip()
-    return cleaned or "report"
+    return sheet_title(title, default="report")

@@ -20,15 +20,12 @@ from __future__ import annotations
 import tempfile
 
 from django import forms
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,71 +33,53 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from buildings.models import Building, Estate
 from buildings.permissions import MANAGE
 from core.audit import client_ip
+from core.pages import staff_page
 from core.scoping import scope_for
+from core.tables.flow import ImportFlow, xlsx_response
+from core.tables.xlsx import XLSX_CONTENT_TYPE
 
-from ..imports import (
+from ..models import CareTag, Gender, ResidenceStatus
+from ..permissions import may_see_full_identity, require_full_identity
+from ..registry_io import (
     COLUMNS,
     GENDER_NAMES,
     ID_TYPE_NAMES,
     RELATION_NAMES,
     STATUS_NAMES,
-    errors_workbook,
-    import_registry,
+    UPLOADS,
+    import_summary,
     max_upload_bytes,
     plan_import,
-    purge_expired_uploads,
+    save_import,
     template_workbook,
-    upload_discard,
-    upload_load,
-    upload_store,
     write_export,
 )
-from ..models import CareTag, Gender, ResidenceStatus
-from ..permissions import may_see_full_identity, require_full_identity
 from ..search import resident_search_q
 from ..selectors import residents_visible_to
 from ..selectors.registry import AGE_BANDS, age_band_q
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-RESULT_KEY = "linli_import_result"
-ERRORS_SHOWN = 500
 PAGE_SIZE = 50
 # Selects list every estate / building in scope up to these many (a district user types ids).
 MAX_CHOICES = 300
 
 
-def _require_cadre(request):
-    scope = scope_for(request.user, MANAGE)
-    if scope.is_empty:
-        raise PermissionDenied(_("Import and export are for the residents' committee."))
-    return scope
+DENIED = gettext_lazy("Import and export are for the residents' committee.")
 
 
-def _xlsx(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-# --- import --------------------------------------------------------------------------------
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Excel or CSV file"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.txt"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = max_upload_bytes()
-        if upload.size > limit:
-            raise ValidationError(
-                _("The file is larger than %(size)s MB; split it into several files.")
-                % {"size": limit // (1024 * 1024)}
-            )
-        return upload
+# The upload -> preview -> confirm steps (core.tables.flow), for the registry.
+FLOW = ImportFlow(
+    uploads=UPLOADS,
+    check=plan_import,
+    save=save_import,
+    summary=import_summary,
+    max_bytes=max_upload_bytes,
+    start_url="registry:import",
+    preview_url="registry:import_preview",
+    done_url="registry:import_done",
+    preview_template="residents/import_preview.html",
+    errors_filename=lambda: f"导入错误-{timezone.localdate():%Y%m%d}.xlsx",
+    session_key="linli_import_result",
+)
 
 
 def _column_rows():
@@ -125,16 +104,12 @@ def _column_rows():
     return rows
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_http_methods(["GET", "POST"])
 def import_start(request):
-    _require_cadre(request)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = FLOW.form(request)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        purge_expired_uploads()
-        token = upload_store(user=request.user, filename=upload.name, data=upload.read())
-        return redirect("registry:import_preview", token=token)
+        return FLOW.receive(request, form)
     context = {
         "form": form,
         "columns": _column_rows(),
@@ -143,89 +118,45 @@ def import_start(request):
     return render(request, "residents/import.html", context, status=400 if form.errors else 200)
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def import_template(request):
-    _require_cadre(request)
-    return _xlsx(template_workbook(user=request.user), "居民信息导入模板.xlsx")
+    return xlsx_response(template_workbook(user=request.user), "居民信息导入模板.xlsx")
 
 
 def _pending(request, token):
-    _require_cadre(request)
-    upload = upload_load(user=request.user, token=token)
-    if upload is None:  # unknown, expired or someone else's: the same answer
-        raise Http404
-    return upload
+    """The user's pending upload (the views calling this are staff pages)."""
+    return FLOW.pending(request, token)
 
 
-def _render_preview(request, upload, result, status=200):
-    context = {
-        "upload": upload,
-        "result": result,
-        "errors": result.errors[:ERRORS_SHOWN],
-        "errors_hidden": max(0, len(result.errors) - ERRORS_SHOWN),
-        "form": UploadForm(),
-    }
-    return render(request, "residents/import_preview.html", context, status=status)
-
-
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def import_preview(request, token):
-    upload = _pending(request, token)
-    result = plan_import(user=request.user, data=upload.data, filename=upload.filename)
-    return _render_preview(request, upload, result)
+    return FLOW.preview(request, _pending(request, token))
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def import_errors(request, token):
-    upload = _pending(request, token)
-    result = plan_import(user=request.user, data=upload.data, filename=upload.filename)
-    return _xlsx(errors_workbook(result), f"导入错误-{timezone.localdate():%Y%m%d}.xlsx")
+    return FLOW.errors(request, _pending(request, token))
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def import_confirm(request, token):
-    upload = _pending(request, token)
-    result = import_registry(
-        user=request.user,
-        data=upload.data,
-        filename=upload.filename,
-        dry_run=False,
-        ip=client_ip(request),
-    )
-    if not result.saved:  # the registry changed since the preview, or the file is bad
-        return _render_preview(request, upload, result, status=400)
-    upload_discard(user=request.user, token=token)
-    request.session[RESULT_KEY] = {
-        "filename": result.filename,
-        "rows": result.rows,
-        "created": result.created,
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-        "households_created": result.households_created,
-        "resident_ids": result.resident_ids,
-    }
-    messages.success(request, _("The file was imported."))
-    return redirect("registry:import_done")
+    return FLOW.confirm(request, _pending(request, token))
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def import_cancel(request, token):
-    _pending(request, token)
-    upload_discard(user=request.user, token=token)
-    messages.info(request, _("The upload was discarded; nothing was saved."))
-    return redirect("registry:import")
+    return FLOW.cancel(request, _pending(request, token))
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def import_done(request):
-    _require_cadre(request)
-    summary = request.session.get(RESULT_KEY)
+    summary = FLOW.done_summary(request)
     if not summary:
         return redirect("registry:import")
     residents = (
@@ -374,10 +305,9 @@ class ExportFilterForm(forms.Form):
         return query.urlencode() if query else ""
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def export_page(request):
-    _require_cadre(request)
     form = ExportFilterForm(request.GET or None, user=request.user)
     context = {"form": form, "page_obj": None, "query": form.query_without()}
     if form.is_bound and not form.is_valid():
@@ -388,11 +318,10 @@ def export_page(request):
     return render(request, "residents/export.html", context)
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_http_methods(["GET", "POST"])
 def export_download(request):
     """The selected residents as XLSX. Full values only by POST, with the permission."""
-    _require_cadre(request)
     data = request.POST if request.method == "POST" else request.GET
     wants_full = request.method == "POST" and data.get("full") in ("on", "1", "true")
     if wants_full:
@@ -411,6 +340,8 @@ def export_download(request):
     )
     handle.seek(0)
     name = f"居民-{timezone.localdate():%Y%m%d}.xlsx"
-    response = FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
+    response = FileResponse(
+        handle, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE
+    )
     response["Cache-Control"] = "no-store"
     return response

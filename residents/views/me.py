@@ -13,10 +13,8 @@ Every page here costs a fixed number of queries.
 
 from __future__ import annotations
 
-import io
 import json
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,13 +22,13 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
+
+from core.pages import resident_page
+from core.tables.xlsx import XlsxBook
 
 from ..selectors.me import RECENT_DECLARATIONS, collect_my_data, my_resident
-from ..services.visitors import (
-    visitor_declarations_by,
-    visitor_link_token,
-)
+from ..selectors.visitors import visitor_declarations_by
+from ..services.visitors import visitor_link_token
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -38,7 +36,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @never_cache
-@login_required
+@resident_page
 @require_GET
 def me_home(request):
     user = request.user
@@ -63,7 +61,7 @@ def me_home(request):
 
 
 @never_cache
-@login_required
+@resident_page
 @require_GET
 def me_data(request):
     return render(request, "residents/me_data.html", {"data": collect_my_data(request.user)})
@@ -74,7 +72,7 @@ def _download_name(ext: str) -> str:
 
 
 @never_cache
-@login_required
+@resident_page
 @require_GET
 def me_data_json(request):
     body = json.dumps(collect_my_data(request.user), ensure_ascii=False, indent=2)
@@ -83,8 +81,9 @@ def me_data_json(request):
     return response
 
 
-def _sheet(workbook, title, rows):
-    sheet = workbook.create_sheet(title=title[:31])
+def _sheet(book: XlsxBook, title: str, rows) -> None:
+    """One sheet of the download; every value a safe cell (``core.tables.xlsx``)."""
+    sheet = book.sheet(title)
     for row in rows:
         sheet.append([", ".join(map(str, v)) if isinstance(v, list) else v for v in row])
 
@@ -100,20 +99,18 @@ def _table_rows(items: list[dict]):
 
 
 @never_cache
-@login_required
+@resident_page
 @require_GET
 def me_data_xlsx(request):
     data = collect_my_data(request.user)
-    workbook = Workbook(write_only=True)
-    _sheet(workbook, "account", _record_rows(data["account"]))
-    _sheet(workbook, "resident", _record_rows(data["resident"]))
-    _sheet(workbook, "household", _record_rows(data["household"]))
-    _sheet(workbook, "members", _table_rows((data["household"] or {}).get("members", [])))
-    _sheet(workbook, "visitor_declarations", _table_rows(data["visitor_declarations"]))
-    _sheet(workbook, "audit_events", _table_rows(data["audit_events"]))
-    _sheet(workbook, "verification_attempts", _table_rows(data["verification_attempts"]))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    book = XlsxBook()
+    _sheet(book, "account", _record_rows(data["account"]))
+    _sheet(book, "resident", _record_rows(data["resident"]))
+    _sheet(book, "household", _record_rows(data["household"]))
+    _sheet(book, "members", _table_rows((data["household"] or {}).get("members", [])))
+    _sheet(book, "visitor_declarations", _table_rows(data["visitor_declarations"]))
+    _sheet(book, "audit_events", _table_rows(data["audit_events"]))
+    _sheet(book, "verification_attempts", _table_rows(data["verification_attempts"]))
+    response = HttpResponse(book.to_bytes(), content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(True, _download_name("xlsx"))
     return response

@@ -8,8 +8,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
 
-from residents.imports import COLUMNS
 from residents.models import Household, Resident
+from residents.registry_io import COLUMNS
 from tests.factories import PASSWORD, DwellingFactory, make_id_number
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

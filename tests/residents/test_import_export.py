@@ -18,7 +18,8 @@ from openpyxl import Workbook, load_workbook
 from core.models import AuditEvent
 from core.text import name_search_keys
 from residents import events
-from residents.imports import (
+from residents.models import CareTag, Household, Relation, Resident
+from residents.registry_io import (
     COLUMNS,
     import_registry,
     plan_import,
@@ -27,7 +28,6 @@ from residents.imports import (
     upload_load,
     upload_store,
 )
-from residents.models import CareTag, Household, Relation, Resident
 from tests.factories import (
     DwellingFactory,
     HouseholdFactory,
@@ -697,3 +697,144 @@ def test_uploads_round_trip_on_the_file_system_storage(world, settings, tmp_path
     assert upload_load(user=world.b.cadre, token=token) is None
     assert purge_expired_uploads(now=timezone.now() + datetime.timedelta(days=2)) == 1
     assert not list((tmp_path / "imports" / str(world.a.cadre.pk)).iterdir())
+
+
+# --- safe cells: no formula, no control character, and back again -------------------------------
+
+EVIL = '=HYPERLINK("http://evil.example/","x")'
+
+
+def _cells(content: bytes):
+    """Every non-empty cell of every sheet, as (sheet, value, data_type)."""
+    book = load_workbook(io.BytesIO(content))
+    return [
+        (sheet.title, cell.value, cell.data_type)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value is not None
+    ]
+
+
+def _assert_text_not_formula(content: bytes, text: str):
+    cells = _cells(content)
+    assert not [cell for cell in cells if cell[2] == "f"], "a formula cell was written"
+    found = [cell for cell in cells if cell[1] == "'" + text]
+    assert found and all(data_type == "s" for _s, _v, data_type in found)
+    return found
+
+
+def test_a_formula_in_a_name_or_notes_is_text_in_every_export(world, login, tags):
+    household = HouseholdFactory(dwelling=world.a.dwelling)
+    ResidentFactory(household=household, name=EVIL, notes=EVIL)
+    account = UserFactory(verified=True)
+    me = ResidentFactory(household=household, name="张三", relation=Relation.SPOUSE)
+    me.user = account
+    me.save()
+    client = login(world.a.cadre)
+
+    registry = client.get(reverse("registry:export_download"))
+    assert registry.status_code == 200
+    _assert_text_not_formula(registry.getvalue(), EVIL)
+
+    report = client.get(reverse("registry:report_export"))
+    assert report.status_code == 200
+    _assert_text_not_formula(report.content, EVIL)
+
+    # an import's error workbook echoes the uploaded cell: text too
+    rows = [person(world.a, "李四", 证件号码=EVIL)]
+    token = upload_store(user=world.a.cadre, filename="a.csv", data=csv_bytes(rows))
+    errors = client.get(reverse("registry:import_errors", args=[token]))
+    assert errors.status_code == 200
+    _assert_text_not_formula(errors.content, EVIL)
+
+    # the resident's own download: a member's name, and the committee's notes about them
+    own = login(account).get(reverse("me:data_xlsx"))
+    assert own.status_code == 200
+    sheets = {sheet for sheet, _v, _t in _assert_text_not_formula(own.content, EVIL)}
+    assert sheets == {"household", "members"}  # the head's name, the members' names
+    me.notes = EVIL
+    me.save()
+    own = login(account).get(reverse("me:data_xlsx"))
+    sheets = {sheet for sheet, _v, _t in _assert_text_not_formula(own.content, EVIL)}
+    assert sheets == {"household", "members", "resident"}
+
+
+def test_formula_like_values_export_and_import_back_unchanged(world, login):
+    household = HouseholdFactory(dwelling=world.a.dwelling)
+    for name in ("=1+1", "-5", "+86", "@sum", "'=quoted"):
+        ResidentFactory(household=household, name=name)
+    world.a.cadre.user_permissions.add(
+        Permission.objects.get(codename="view_full_identity", content_type__app_label="residents")
+    )
+    client = login(world.a.cadre)
+    full = client.post(reverse("registry:export_download"), {"full": "on"}).getvalue()
+    _headers, rows = _export_rows(full)
+    assert sorted(row[3] for row in rows) == sorted(["'=1+1", "'-5", "'+86", "'@sum", "''=quoted"])
+    table = read_table(full)
+    assert sorted(cells[table.positions["name"]] for _n, cells in table.rows) == sorted(
+        ["'=1+1", "'-5", "'+86", "'@sum", "''=quoted"]
+    )  # the raw cells; the planner reads them as text without the writer's apostrophe
+    result = plan_import(user=world.a.cadre, data=full)
+    assert result.ok, result.errors
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 5)
+
+
+def test_a_control_character_already_stored_does_not_break_the_exports(world, login):
+    resident = ResidentFactory(household=HouseholdFactory(dwelling=world.a.dwelling), name="王五")
+    Resident.objects.filter(pk=resident.pk).update(name="王\x0b五", notes="a\x00b")
+    client = login(world.a.cadre)
+    registry = client.get(reverse("registry:export_download"))
+    assert registry.status_code == 200
+    _headers, rows = _export_rows(registry.getvalue())
+    assert [row[3] for row in rows] == ["王五"]
+    report = client.get(reverse("registry:report_export"))
+    assert report.status_code == 200
+    sheet = load_workbook(io.BytesIO(report.content)).active
+    assert [row[0] for row in list(sheet.iter_rows(values_only=True))[1:]] == ["王五"]
+
+
+# --- one rule in one place -----------------------------------------------------------------------
+
+
+def test_the_resident_fields_are_defined_once():
+    from residents.admin.forms import ResidentAdminForm
+    from residents.registry_io.planning import _field_labels
+    from residents.rules import IMPORT_FIELDS, RESIDENT_FIELDS
+    from residents.services.registry import UPDATABLE
+
+    assert set(UPDATABLE) == set(RESIDENT_FIELDS) == set(ResidentAdminForm.SERVICE_FIELDS)
+    assert set(IMPORT_FIELDS) == set(RESIDENT_FIELDS) - {"notes"}
+    assert set(IMPORT_FIELDS) <= set(_field_labels())
+
+
+def test_services_and_importer_share_the_headship_rule(world):
+    from django.core.exceptions import ValidationError
+
+    from residents.services import household_set_head, resident_create, resident_update
+
+    household = HouseholdFactory(dwelling=world.a.dwelling)
+    head = ResidentFactory(household=household, name="户主甲")
+    other = ResidentFactory(household=household, name="成员乙")
+    assert (head.relation, other.relation) == (Relation.HEAD, Relation.OTHER)
+    household.refresh_from_db()
+    assert household.head == head
+    # a second 户主 is refused by the service as by the importer
+    with pytest.raises(ValidationError) as refused:
+        resident_create(household=household, name="丙", relation=Relation.HEAD)
+    assert "relation" in refused.value.message_dict
+    with pytest.raises(ValidationError):
+        resident_update(resident=other, relation=Relation.HEAD)
+    with pytest.raises(ValidationError):
+        resident_update(resident=head, relation=Relation.SPOUSE)
+    # handing over: the former head takes another relation, never stays 户主
+    household_set_head(household=household, resident=other, former_head_relation=Relation.SPOUSE)
+    head.refresh_from_db()
+    other.refresh_from_db()
+    household.refresh_from_db()
+    assert household.head == other and other.relation == Relation.HEAD
+    assert head.relation == Relation.SPOUSE
+    # the importer: a file naming the old head 户主 again for the same household is refused
+    rows = [person(world.a, "户主甲", 证件号码=head.decrypt_identifier(), 与户主关系="户主")]
+    [error] = plan_import(user=world.a.cadre, data=xlsx(rows)).errors
+    assert error.column == "与户主关系"
