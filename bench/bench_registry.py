@@ -294,7 +294,7 @@ def measure_reports(users, repeat: int) -> None:
     say(f"{'who':<22}{'where':<28}{'found':>9}{'p50':>9}{'p95':>9}")
     first = demo_neighbourhoods()[0]
     try:
-        from residents.reports import clean_conditions, report_residents
+        from residents.selectors.reports import clean_conditions, report_residents
     except ImportError:  # the smart reports are not there: the same query by hand
         from core.scoping import scope_for
         from residents.models import Resident

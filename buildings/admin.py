@@ -11,25 +11,29 @@ edits only the places under their grants; another neighbourhood's object is a
   companies that serve no estate yet (so that a company just added can be
   assigned to an estate); may add and change, not delete (a company may serve
   other neighbourhoods too).
-* Estate, Building, Dwelling, Elevator: full management inside the scope. The
-  parent of a building, dwelling or elevator is fixed once created (the rows
-  below it carry its neighbourhood id); an estate may move between the
-  neighbourhoods the cadre holds (Estate.save keeps the ids below in step).
+* Estate, Building, Dwelling, Elevator: full management inside the scope. An
+  estate may move between the neighbourhoods the cadre holds, a building between
+  their estates: the change form saves the other fields, then moves the place
+  through ``services.estate_move`` / ``building_move``, which carry every
+  place-bound row below along. The parent of a dwelling or an elevator is fixed
+  once created.
 * ElevatorInspection: recorded through ``services.elevator_inspection_record``
-  (dates move, status follows); afterwards only the agency, certificate and notes
+  (dates move, status follows), whose checks the form runs by the same call
+  (core/admin_forms.py); afterwards only the agency, certificate and notes
   may be corrected. Deleting one (superusers) goes through
   ``services.elevator_inspection_delete``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -37,6 +41,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin_forms import ServiceFormAdminMixin, ServiceModelForm
 from core.admin_history import ScopedHistoryAdmin
 from core.admin_scoping import ScopedModelAdmin, ScopedTabularInline
 
@@ -54,12 +59,23 @@ from .models import (
 )
 from .selectors import building_number_q, inspection_due_q
 from .services import (
+    building_move,
     elevator_inspection_delete,
     elevator_inspection_record,
-    elevator_inspection_validate,
+    estate_move,
 )
 
 SOON_DAYS = 30
+
+
+@contextmanager
+def _outside_the_scope_is_404():
+    """A move to a place outside the user's scope is a 404 like any place outside it
+    (the admin's transaction rolls back; nothing is saved)."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        raise Http404(str(exc)) from exc
 
 
 def _count_of(model, fk: str):
@@ -203,6 +219,17 @@ class EstateAdmin(ScopedModelAdmin):
     def building_count(self, obj):
         return obj.building_total
 
+    def save_model(self, request, obj, form, change):
+        if not (change and "neighbourhood" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # The other fields are saved in the old place; the move is the service's.
+        target = obj.neighbourhood
+        obj.neighbourhood_id = form.initial["neighbourhood"]
+        super().save_model(request, obj, form, change)
+        with _outside_the_scope_is_404():
+            estate_move(estate=obj, neighbourhood=target, by=request.user)
+
 
 class ElevatorInline(ScopedTabularInline):
     model = Elevator
@@ -240,9 +267,16 @@ class BuildingAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
             )
         )
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return (*fields, "estate") if obj is not None else fields
+    def save_model(self, request, obj, form, change):
+        if not (change and "estate" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # The other fields are saved in the old place; the move is the service's.
+        target = obj.estate
+        obj.estate_id = form.initial["estate"]
+        super().save_model(request, obj, form, change)
+        with _outside_the_scope_is_404():
+            building_move(building=obj, estate=target, by=request.user)
 
     @admin.display(description=_("dwellings"), ordering="dwelling_total")
     def dwelling_count(self, obj):
@@ -406,30 +440,34 @@ class ElevatorAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
         )
 
 
-class ElevatorInspectionForm(forms.ModelForm):
-    """Runs the service's own checks so that their errors show on the form."""
+class ElevatorInspectionForm(ServiceModelForm):
+    """A new inspection is recorded by ``elevator_inspection_record``, whose checks show
+    on the form (core/admin_forms.py); afterwards only free-text fields change."""
 
     class Meta:
         model = ElevatorInspection
         fields = ("elevator", "inspected_on", "result", "agency", "certificate_number", "notes")
 
-    def clean(self):
-        cleaned = super().clean()
-        elevator, day = cleaned.get("elevator"), cleaned.get("inspected_on")
-        if self.instance.pk is None and elevator is not None and day is not None:
-            try:
-                elevator_inspection_validate(
-                    elevator=elevator,
-                    inspected_on=day,
-                    result=cleaned.get("result") or ElevatorInspection.Result.PASSED,
-                )
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
+    def saves_through_service(self) -> bool:
+        return self.instance.pk is None  # a correction of agency, certificate, notes: no rule
+
+    def call_service(self) -> ElevatorInspection:
+        data = self.cleaned_data
+        # A fresh row: the service keeps the caller's elevator in step, even in a dry run.
+        elevator = Elevator.objects.get(pk=data["elevator"].pk)
+        return elevator_inspection_record(
+            elevator=elevator,
+            inspected_on=data["inspected_on"],
+            result=data["result"],
+            agency=data.get("agency", ""),
+            certificate_number=data.get("certificate_number", ""),
+            notes=data.get("notes", ""),
+            recorded_by=self.acting_user,
+        )
 
 
 @admin.register(ElevatorInspection)
-class ElevatorInspectionAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
+class ElevatorInspectionAdmin(ServiceFormAdminMixin, BuildingNumberSearchMixin, ScopedModelAdmin):
     scoped_actions = ("view", "add", "change")  # the record stays; superusers may delete
     form = ElevatorInspectionForm
     building_number_field = "elevator__building__number"
@@ -476,25 +514,6 @@ class ElevatorInspectionAdmin(BuildingNumberSearchMixin, ScopedModelAdmin):
     @admin.display(description=_("building"), ordering="elevator__building")
     def building(self, obj):
         return obj.elevator.building
-
-    def save_model(self, request, obj, form, change):
-        if change:  # only agency, certificate number and notes are editable: no rule
-            super().save_model(request, obj, form, change)
-            return
-        created = elevator_inspection_record(
-            elevator=obj.elevator,
-            inspected_on=obj.inspected_on,
-            result=obj.result,
-            agency=obj.agency,
-            certificate_number=obj.certificate_number,
-            notes=obj.notes,
-            recorded_by=request.user,
-        )
-        # The admin goes on with the form's instance (log entry, redirect): make it the row.
-        for field in obj._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(created, field.attname))
-        obj._state.adding = False
-        obj._state.db = created._state.db
 
     def delete_model(self, request, obj):
         elevator_inspection_delete(inspection=obj)

@@ -15,8 +15,8 @@ from django_filters import rest_framework as filters
 from buildings.api.filters import IdFilter
 
 from ..models import Household, ResidenceStatus, Resident
-from ..reports import AGE_LIMIT, birth_date_bounds
 from ..search import resident_search_q
+from ..selectors.reports import AGE_LIMIT, birth_date_bounds
 
 
 class MovedOutFilter(filters.BooleanFilter):

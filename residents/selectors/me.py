@@ -15,7 +15,8 @@ from core.models import AuditEvent
 from .. import events
 from ..models import Household, Resident, VerificationAttempt, VisitorDeclaration
 from ..services.verification import VERIFICATION_REVOKED
-from ..services.visitors import VISITOR_LINK_ROTATED, visitor_declarations_by
+from ..services.visitors import VISITOR_LINK_ROTATED
+from .visitors import visitor_declarations_by
 
 RECENT_DECLARATIONS = 10
 AUDIT_EVENTS_SHOWN = 500

@@ -30,7 +30,6 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.services import user_set_verified
-from core.audit import record
 from core.crypto import keyed_hash
 
 from .. import events
@@ -42,7 +41,7 @@ DEFAULT_CODE_DAYS = 30
 DEFAULT_MAX_FAILURES = 5
 DEFAULT_WINDOW_MINUTES = 60
 
-VERIFICATION_REVOKED = "verification_revoked"
+VERIFICATION_REVOKED = events.VERIFICATION_REVOKED
 
 # One message for every kind of failure: it must not tell which part was wrong.
 GENERIC_FAILURE = gettext_lazy(
@@ -291,5 +290,5 @@ def verification_revoke(*, resident: Resident, by, ip: str | None = None) -> Res
     resident.user = None
     resident.save()
     user_set_verified(user_id=account_id, verified=False)
-    record(actor=by, action=VERIFICATION_REVOKED, target=resident, ip=ip, account=account_id)
+    events.verification_revoked(actor=by, resident=resident, account_id=account_id, ip=ip)
     return resident

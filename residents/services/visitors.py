@@ -4,14 +4,14 @@
   (``django.core.signing``, salt :data:`LINK_SALT`) naming the household and the
   link's generation. The household's verified residents see it on ``/me/`` and
   can replace it (:func:`visitor_link_rotate`), which makes every earlier link
-  invalid. The generation is the id of the household's latest
-  ``visitor_link_rotated`` audit event (0 before any), so rotating needs no
-  column of its own and is audited by the same row.
+  invalid. The generation is ``Household.visitor_link_generation`` (0 before
+  any replacement); the ``visitor_link_rotated`` audit event only records who
+  replaced it and when, and is never read back.
 * :func:`visitor_declare` validates and stores a declaration: the document
   number like residents' (``normalise_identifier``), encrypted, with its last 4
   characters for masked display; the phone the same way.
-* Cadres list declarations in scope (:func:`visitor_declarations_visible_to`)
-  and confirm or reject them (:func:`visitor_declaration_review`, audited).
+* Cadres confirm or reject declarations (:func:`visitor_declaration_review`,
+  audited); the lists are read in ``residents.selectors.visitors``.
 * :func:`visitor_declarations_purge` (daily, Celery) blanks the personal fields
   ``LINLI_VISITOR_PURGE_DAYS`` (30) days after the stay ended; idempotent.
 """
@@ -20,61 +20,35 @@ from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from buildings.models import add_years
-from buildings.permissions import MANAGE
-from core.audit import record
 from core.crypto import cipher
-from core.models import AuditEvent
-from core.scoping import scope_for
 
+from .. import events
 from ..models import Household, IdType, VisitorDeclaration
+from ..selectors.visitors import purge_days
 from .registry import normalise_identifier, normalise_phone
 
 LINK_SALT = "residents.visitor-link"
-DEFAULT_PURGE_DAYS = 30
 # What a purged declaration keeps as its name (pages show a translated label instead).
 PURGED_NAME = "-"
 
-VISITOR_LINK_ROTATED = "visitor_link_rotated"
-VISITOR_DECLARATION_REVIEWED = "visitor_declaration_reviewed"
-
-# When a stay is, for the cadre's list filter.
-CURRENT, UPCOMING, PAST, ANY = "current", "upcoming", "past", "all"
-
-
-def purge_days() -> int:
-    return int(getattr(settings, "LINLI_VISITOR_PURGE_DAYS", DEFAULT_PURGE_DAYS))
+VISITOR_LINK_ROTATED = events.VISITOR_LINK_ROTATED
+VISITOR_DECLARATION_REVIEWED = events.VISITOR_DECLARATION_REVIEWED
 
 
 # --- the household's link -----------------------------------------------------------------
 
 
-def _link_generation(household_id: int) -> int:
-    return (
-        AuditEvent.objects.filter(
-            action=VISITOR_LINK_ROTATED,
-            target_type=ContentType.objects.get_for_model(Household),
-            target_id=household_id,
-        )
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-        or 0
-    )
-
-
 def visitor_link_token(household: Household) -> str:
-    """The token of the household's current visitor link."""
-    value = {"h": household.pk, "g": _link_generation(household.pk)}
+    """The token of the household's current visitor link (no query)."""
+    value = {"h": household.pk, "g": household.visitor_link_generation}
     return signing.Signer(salt=LINK_SALT).sign_object(value)
 
 
@@ -89,18 +63,25 @@ def household_for_visitor_token(token: str) -> Household | None:
     household_id, generation = value.get("h"), value.get("g")
     if not isinstance(household_id, int) or not isinstance(generation, int):
         return None
-    if generation != _link_generation(household_id):
-        return None
     return (
         Household.objects.select_related("dwelling__building__estate")
-        .filter(pk=household_id, moved_out__isnull=True)
+        .filter(pk=household_id, moved_out__isnull=True, visitor_link_generation=generation)
         .first()
     )
 
 
+@transaction.atomic
 def visitor_link_rotate(*, household: Household, by) -> str:
     """Replace the household's visitor link; earlier links stop working. Audited."""
-    record(actor=by, action=VISITOR_LINK_ROTATED, target=household)
+    Household.objects.filter(pk=household.pk).update(
+        visitor_link_generation=F("visitor_link_generation") + 1
+    )
+    household.visitor_link_generation = Household.objects.values_list(
+        "visitor_link_generation", flat=True
+    ).get(pk=household.pk)
+    events.visitor_link_rotated(
+        actor=by, household=household, generation=household.visitor_link_generation
+    )
     return visitor_link_token(household)
 
 
@@ -206,49 +187,7 @@ def visitor_declare(
     return declaration
 
 
-# --- the cadre's list ---------------------------------------------------------------------
-
-
-def visitor_declarations_visible_to(
-    *,
-    user,
-    status: str | None = None,
-    when: str = ANY,
-    estate_id: int | None = None,
-    today: datetime.date | None = None,
-):
-    """Declarations in the user's scope, newest first, with what the list shows joined."""
-    today = today or timezone.localdate()
-    queryset = scope_for(user, MANAGE).filter(
-        VisitorDeclaration.objects.select_related(
-            "dwelling", "building", "estate", "declared_by", "reviewed_by"
-        )
-    )
-    if status in VisitorDeclaration.Status.values:
-        queryset = queryset.filter(status=status)
-    if when == CURRENT:
-        queryset = queryset.filter(arrives_on__lte=today, leaves_on__gte=today)
-    elif when == UPCOMING:
-        queryset = queryset.filter(arrives_on__gt=today)
-    elif when == PAST:
-        queryset = queryset.filter(leaves_on__lt=today)
-    if estate_id:
-        queryset = queryset.filter(estate_id=estate_id)
-    return queryset.order_by("-created_at", "-id")
-
-
-def access_visitor_declaration(*, user, pk) -> VisitorDeclaration:
-    """The declaration if in the user's scope; 404 for missing and forbidden alike."""
-    return get_object_or_404(visitor_declarations_visible_to(user=user), pk=pk)
-
-
-def visitor_declarations_by(*, user):
-    """What a resident declared themselves, newest first (the household's dwelling joined)."""
-    return (
-        VisitorDeclaration.objects.filter(declared_by=user)
-        .select_related("dwelling", "building", "estate")
-        .order_by("-created_at", "-id")
-    )
+# --- the cadre's review ----------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -269,15 +208,8 @@ def visitor_declaration_review(
     declaration.reviewed_by = by
     declaration.reviewed_at = timezone.now()
     declaration.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
-    # No target object: its label would keep the visitor's name after the purge.
-    record(
-        actor=by,
-        action=VISITOR_DECLARATION_REVIEWED,
-        neighbourhood_id=declaration.neighbourhood_id,
-        ip=ip,
-        declaration=declaration.pk,
-        status=status,
-        previous=previous,
+    events.visitor_declaration_reviewed(
+        actor=by, declaration=declaration, status=status, previous=previous, ip=ip
     )
     return declaration
 

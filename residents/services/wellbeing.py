@@ -11,10 +11,13 @@
   re-run raises nothing new, and a new event followed by another gap raises
   again. Residents with no event at all are never alerted: where they live there
   is no door-access system sending events, and silence means nothing.
-  It is set-based: one query finds the residents in a gap (correlated
-  subqueries on the ``(resident, occurred_at)`` and ``(dwelling, occurred_at)``
-  indexes), then alerts are inserted in batches.
+  It is set-based: one query finds the residents in a gap
+  (``residents.selectors.wellbeing.residents_in_gap``: correlated subqueries on the
+  ``(resident, occurred_at)`` and ``(dwelling, occurred_at)`` indexes), then alerts
+  are inserted in batches.
 * :func:`wellbeing_alert_handle`: a cadre marks an alert handled with a note (audited).
+
+The cadre's list and the settings above are read in ``residents.selectors.wellbeing``.
 """
 
 from __future__ import annotations
@@ -22,40 +25,24 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Greatest
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from buildings.models import Dwelling, add_years
-from buildings.permissions import MANAGE
-from core.audit import record
-from core.scoping import Scope, scope_for
+from buildings.models import Dwelling
+from core.scoping import Scope
 
+from .. import events
 from ..models import AccessEvent, Resident, WellbeingAlert
+from ..selectors.wellbeing import residents_in_gap
 
-DEFAULT_MIN_AGE = 80
-DEFAULT_GAP_HOURS = 48
 # How far in the future an event's time may be (clock skew of door controllers).
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 MAX_BATCH = 500
 INSERT_BATCH = 1000
 
-WELLBEING_ALERT_HANDLED = "wellbeing_alert_handled"
-
-
-def min_age() -> int:
-    return int(getattr(settings, "LINLI_WELLBEING_MIN_AGE", DEFAULT_MIN_AGE))
-
-
-def gap() -> datetime.timedelta:
-    return datetime.timedelta(
-        hours=float(getattr(settings, "LINLI_WELLBEING_GAP_HOURS", DEFAULT_GAP_HOURS))
-    )
+WELLBEING_ALERT_HANDLED = events.WELLBEING_ALERT_HANDLED
 
 
 # --- recording events ----------------------------------------------------------------------
@@ -164,36 +151,6 @@ def access_events_record(
 # --- raising alerts ----------------------------------------------------------------------
 
 
-def residents_in_gap(*, now: datetime.datetime | None = None) -> QuerySet:
-    """Current residents old enough, seen before but not within the gap, not yet alerted
-    for this gap; annotated with ``last_seen`` (one query when evaluated)."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    born_by = add_years(today, -min_age())
-    last_own = (
-        AccessEvent.objects.filter(resident_id=OuterRef("pk"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    last_home = (
-        AccessEvent.objects.filter(dwelling_id=OuterRef("dwelling_id"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    own, home = Subquery(last_own), Subquery(last_home)
-    already = WellbeingAlert.objects.filter(
-        resident_id=OuterRef("pk"), last_seen_at=OuterRef("last_seen")
-    )
-    return (
-        Resident.objects.current()
-        .filter(birth_date__lte=born_by)
-        # GREATEST ignores NULLs on PostgreSQL but not on SQLite: coalesce both ways.
-        .annotate(last_seen=Greatest(Coalesce(own, home), Coalesce(home, own)))
-        .filter(last_seen__isnull=False, last_seen__lt=now - gap())
-        .filter(~Exists(already))
-    )
-
-
 def raise_wellbeing_alerts(*, now: datetime.datetime | None = None) -> int:
     """Raise the alerts due now; returns how many were raised. Idempotent."""
     rows = list(residents_in_gap(now=now).values_list("pk", "neighbourhood_id", "last_seen"))
@@ -207,29 +164,7 @@ def raise_wellbeing_alerts(*, now: datetime.datetime | None = None) -> int:
     return len(alerts)
 
 
-# --- the cadre's list (reads) and handling ------------------------------------------------
-
-OPEN, HANDLED, ALL = "open", "handled", "all"
-
-
-def alerts_visible_to(*, user, status: str = OPEN) -> QuerySet:
-    queryset = scope_for(user, MANAGE).filter(
-        WellbeingAlert.objects.select_related(
-            "resident__estate", "resident__building", "resident__dwelling", "handled_by"
-        )
-    )
-    if status == OPEN:
-        queryset = queryset.filter(handled_at__isnull=True).order_by("-raised_at", "-pk")
-    elif status == HANDLED:
-        queryset = queryset.filter(handled_at__isnull=False).order_by("-handled_at", "-pk")
-    else:
-        queryset = queryset.order_by("-raised_at", "-pk")
-    return queryset
-
-
-def access_alert(*, user, pk) -> WellbeingAlert:
-    """The alert if it is in the user's scope; 404 for missing and forbidden alike."""
-    return get_object_or_404(alerts_visible_to(user=user, status=ALL), pk=pk)
+# --- handling -------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -249,12 +184,5 @@ def wellbeing_alert_handle(
     alert.handled_by = by
     alert.note = note
     alert.save(update_fields=["handled_at", "handled_by", "note"])
-    record(
-        actor=by,
-        action=WELLBEING_ALERT_HANDLED,
-        target=alert,
-        ip=ip,
-        resident=alert.resident_id,
-        note=note,
-    )
+    events.wellbeing_alert_handled(actor=by, alert=alert, note=note, ip=ip)
     return alert

@@ -7,10 +7,8 @@ Another neighbourhood's alert is a 404.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,10 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from buildings.permissions import MANAGE
 from core.audit import client_ip
-from core.scoping import scope_for
+from core.pages import staff_page
 
+from ..forms import add_service_errors
+from ..forms.alerts import HandleAlertForm
+from ..selectors.wellbeing import ALL, HANDLED, OPEN, access_alert, alerts_visible_to, gap, min_age
 from ..services import wellbeing_alert_handle
-from ..services.wellbeing import ALL, HANDLED, OPEN, access_alert, alerts_visible_to, gap, min_age
 
 PAGE_SIZE = 50
 STATUSES = [
@@ -34,17 +34,7 @@ STATUSES = [
 ]
 
 
-class HandleAlertForm(forms.Form):
-    note = forms.CharField(
-        label=gettext_lazy("What was done"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-def _require_cadre(request):
-    if scope_for(request.user, MANAGE).is_empty:
-        raise PermissionDenied(_("Wellbeing alerts are for the residents' committee."))
+DENIED = gettext_lazy("Wellbeing alerts are for the residents' committee.")
 
 
 def _context(**extra):
@@ -56,10 +46,9 @@ def _context(**extra):
     }
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def alert_list(request):
-    _require_cadre(request)
     status = request.GET.get("status") or OPEN
     if status not in dict(STATUSES):
         status = OPEN
@@ -77,20 +66,18 @@ def alert_list(request):
     )
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def alert_detail(request, pk):
-    _require_cadre(request)
     alert = access_alert(user=request.user, pk=pk)
     return render(
         request, "residents/alert_detail.html", _context(alert=alert, form=HandleAlertForm())
     )
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def alert_handle(request, pk):
-    _require_cadre(request)
     alert = access_alert(user=request.user, pk=pk)
     form = HandleAlertForm(request.POST)
     if form.is_valid():
@@ -99,11 +86,7 @@ def alert_handle(request, pk):
                 alert=alert, by=request.user, note=form.cleaned_data["note"], ip=client_ip(request)
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for key, errors in exc.message_dict.items():
-                    form.add_error("note" if key == "note" else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, _("Alert for %(name)s marked handled.") % {"name": alert.resident.name}

@@ -10,10 +10,8 @@ another neighbourhood's saved report is a 404.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -26,16 +24,21 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from buildings.models import Neighbourhood
+from buildings.permissions import MANAGE
 from core.audit import client_ip
+from core.pages import staff_page
 
-from ..reports import (
-    PAGE_SIZE,
+from ..forms.reports import (
+    RenameReportForm,
     ReportConditionsForm,
-    access_saved_report,
+    SaveReportForm,
     conditions_to_querydict,
+)
+from ..selectors.reports import (
+    access_saved_report,
     describe_conditions,
+    report_neighbourhood_choices,
     report_residents,
-    report_scope,
     saved_reports_visible_to,
 )
 from ..services import (
@@ -48,33 +51,11 @@ from ..services.reports import report_export_xlsx
 
 PARTIAL_HEADER = "X-Linli-Partial"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PAGE_SIZE = 50  # residents (or saved reports) per page
 
 
-class SaveReportForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Report name"), max_length=100)
-    neighbourhood = forms.TypedChoiceField(
-        label=gettext_lazy("Neighbourhood"), coerce=int, required=True
-    )
-
-    def __init__(self, *args, neighbourhoods, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["neighbourhood"]
-        field.choices = neighbourhoods
-        if len(neighbourhoods) == 1:
-            field.initial = neighbourhoods[0][0]
-            field.widget = forms.HiddenInput()
-
-
-class RenameReportForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("New name"), max_length=100)
-
-
-def _require_cadre(request):
-    """The viewer's report scope; 403 for a signed-in user who manages no place."""
-    scope = report_scope(request.user)
-    if scope.is_empty:
-        raise PermissionDenied(_("Smart reports are for the residents' committee."))
-    return scope
+# the reports' scope (selectors.reports.report_scope); 403 for a user who manages no place
+DENIED = gettext_lazy("Smart reports are for the residents' committee.")
 
 
 def _page(request, queryset, count=None):
@@ -100,15 +81,6 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
-def _neighbourhood_choices(user) -> list[tuple[int, str]]:
-    return list(
-        report_scope(user)
-        .filter(Neighbourhood.objects.all())
-        .order_by("name")
-        .values_list("pk", "name")
-    )
-
-
 def _is_partial(request) -> bool:
     return request.headers.get(PARTIAL_HEADER) == "report"
 
@@ -121,7 +93,7 @@ def _render_builder(request, form, *, save_form=None, status=200):
         queryset = report_residents(user=request.user, conditions=form.get_conditions())
         context["page_obj"] = _resident_page(request, queryset)
     if save_form is None:
-        save_form = SaveReportForm(neighbourhoods=_neighbourhood_choices(request.user))
+        save_form = SaveReportForm(neighbourhoods=report_neighbourhood_choices(user=request.user))
     context["save_form"] = save_form
     template = "residents/report_results.html" if _is_partial(request) else "residents/reports.html"
     response = render(request, template, context, status=status)
@@ -129,21 +101,20 @@ def _render_builder(request, form, *, save_form=None, status=200):
     return response
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def report_builder(request):
-    _require_cadre(request)
     form = ReportConditionsForm(request.GET or None, user=request.user)
     return _render_builder(request, form)
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def report_save(request):
     """Save the conditions in the address (the builder's query string) by name."""
-    _require_cadre(request)
     form = ReportConditionsForm(request.GET, user=request.user)
-    save_form = SaveReportForm(request.POST, neighbourhoods=_neighbourhood_choices(request.user))
+    choices = report_neighbourhood_choices(user=request.user)
+    save_form = SaveReportForm(request.POST, neighbourhoods=choices)
     if form.is_valid() and save_form.is_valid():
         neighbourhood = Neighbourhood.objects.get(pk=save_form.cleaned_data["neighbourhood"])
         try:
@@ -162,11 +133,10 @@ def report_save(request):
     return _render_builder(request, form, save_form=save_form, status=400)
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def report_export(request):
     """The builder's current results as an Excel file (masked)."""
-    _require_cadre(request)
     form = ReportConditionsForm(request.GET or None, user=request.user)
     if form.is_bound and not form.is_valid():
         return _render_builder(request, form, status=400)
@@ -174,19 +144,17 @@ def report_export(request):
     return _xlsx_response(request, queryset, title=_("Smart report"))
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def saved_report_list(request):
-    _require_cadre(request)
     page_obj = _page(request, saved_reports_visible_to(user=request.user).order_by("name", "pk"))
     return render(request, "residents/report_list.html", {"page_obj": page_obj})
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def saved_report_detail(request, pk):
     """Run a saved report (the count and run time are recorded on it)."""
-    _require_cadre(request)
     report = access_saved_report(user=request.user, pk=pk)
     context = {"report": report, "rename_form": RenameReportForm(initial={"name": report.name})}
     try:
@@ -204,10 +172,9 @@ def saved_report_detail(request, pk):
     return render(request, "residents/report_detail.html", context)
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def saved_report_export(request, pk):
-    _require_cadre(request)
     report = access_saved_report(user=request.user, pk=pk)
     try:
         _conditions, queryset, _count = saved_report_run(report=report, user=request.user)
@@ -219,10 +186,9 @@ def saved_report_export(request, pk):
     )
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def saved_report_rename_view(request, pk):
-    _require_cadre(request)
     report = access_saved_report(user=request.user, pk=pk)
     form = RenameReportForm(request.POST)
     if form.is_valid():
@@ -240,10 +206,9 @@ def saved_report_rename_view(request, pk):
     return redirect("registry:report_detail", pk=report.pk)
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def saved_report_delete_view(request, pk):
-    _require_cadre(request)
     report = access_saved_report(user=request.user, pk=pk)
     name = report.name
     saved_report_delete(report=report, by=request.user)

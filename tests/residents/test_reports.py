@@ -15,7 +15,7 @@ from accounts.services import role_grant
 from buildings.models import add_years
 from core.models import AuditEvent
 from residents.models import CareTag, SavedReport
-from residents.reports import (
+from residents.selectors.reports import (
     apply_conditions,
     birth_date_bounds,
     clean_conditions,
@@ -502,3 +502,17 @@ def test_example_reports_are_idempotent_and_select_the_right_people(world, peopl
     # the other neighbourhood's copy sees only its own people
     milk_b, _alone_b = ensure_example_reports(world.b.neighbourhood)
     assert names(saved_report_run(report=milk_b, user=world.b.cadre)[1]) == {"乙方老人"}
+
+
+def test_export_audit_events_belong_to_the_neighbourhood_of_the_rows(world, people, login):
+    """The cadre's audit list is scoped by neighbourhood: an export must name one."""
+    client = login(world.a.cadre)
+    assert client.get(reverse("registry:report_export"), {"age_min": 90}).status_code == 200
+    event = AuditEvent.objects.get(action="registry_exported")
+    assert event.neighbourhood_id == world.a.neighbourhood.pk
+    report = saved_report_create(
+        neighbourhood=world.a.neighbourhood, name="无人", conditions={"age_min": 120}, by=None
+    )
+    client.get(reverse("registry:report_detail_export", args=[report.pk]))
+    empty = AuditEvent.objects.filter(action="registry_exported").latest("pk")
+    assert (empty.neighbourhood_id, empty.params["rows"]) == (world.a.neighbourhood.pk, 0)

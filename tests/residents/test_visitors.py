@@ -428,3 +428,17 @@ def test_the_purge_runs_daily_in_beat():
     entry = django_settings.CELERY_BEAT_SCHEDULE["visitor-purge"]
     assert entry["task"] == "residents.purge_visitor_declarations"
     assert purge_visitor_declarations.name == entry["task"]
+
+
+def test_the_link_generation_lives_on_the_household_not_in_the_audit_log(home):
+    """The audit event only records the replacement: the log is never read back."""
+    token = visitor_link_token(home.household)
+    new = visitor_link_rotate(household=home.household, by=home.account)
+    home.household.refresh_from_db()
+    assert home.household.visitor_link_generation == 1
+    event = AuditEvent.objects.get(action="visitor_link_rotated")
+    assert event.params["generation"] == 1
+    AuditEvent.objects.all().delete()  # the link does not depend on the record
+    assert household_for_visitor_token(new) == home.household
+    assert household_for_visitor_token(token) is None
+    assert visitor_link_token(home.household) == new

@@ -1,4 +1,4 @@
-"""Custom pages of the registry admin (residents/admin.py wires them in).
+"""Custom pages of the registry admin (``.residents.ResidentAdmin`` wires them in).
 
 * ``reveal_identity``: a resident's full ID and phone numbers, shown once in
   answer to a POST, for a user holding ``residents.view_full_identity``; every
@@ -23,8 +23,8 @@ from django.utils.translation import ngettext
 
 from core.audit import client_ip
 
-from .models import CareTag
-from .services import resident_add_tags, resident_reveal_identity
+from ..models import CareTag
+from ..services import resident_add_tags, resident_reveal_identity
 
 #: how many of the selected residents the bulk-tag page names
 SAMPLE_SIZE = 20
