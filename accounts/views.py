@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -29,6 +28,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from core.pages import account_page, public_page
 
 from .forms import (
     PasswordConfirmForm,
@@ -117,6 +118,7 @@ def _code_failed(request, user) -> None:
 # --- sign in --------------------------------------------------------------------------
 
 
+@public_page
 class LoginView(auth_views.LoginView):
     """Step one: mobile number and password."""
 
@@ -151,6 +153,7 @@ def _pending_user(request):
     return pending, user
 
 
+@public_page  # the password step is done; the session holds the pending sign-in
 @sensitive_post_parameters("token")
 @never_cache
 def login_code(request):
@@ -185,6 +188,7 @@ def login_code(request):
 # --- language and profile -------------------------------------------------------------
 
 
+@public_page
 @require_POST
 def language(request):
     """Django's set_language, and for a signed-in user their saved preference too."""
@@ -195,7 +199,7 @@ def language(request):
     return set_language(request)
 
 
-@login_required
+@account_page
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
@@ -216,7 +220,7 @@ def _require_staff(user):
 
 @sensitive_post_parameters("token", "password")
 @never_cache
-@login_required
+@account_page
 def two_factor(request):
     """Enrol a TOTP authenticator app, or remove it (with the password)."""
     user = request.user
@@ -268,7 +272,7 @@ def _two_factor_manage(request, devices):
 
 @sensitive_post_parameters("token")
 @never_cache
-@login_required
+@account_page
 def two_factor_verify(request):
     """Verify the session of a signed-in user who has a device (required for staff)."""
     user = request.user

@@ -1,6 +1,9 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# The API-key scope of the place endpoints (buildings/api/views.py), registered in ready().
+PLACES_READ = "places:read"
+
 
 class BuildingsConfig(AppConfig):
     name = "buildings"
@@ -25,3 +28,13 @@ class BuildingsConfig(AppConfig):
         register_place(Neighbourhood, lambda ids: (NEIGHBOURHOOD, ids))
         register_place(Estate, lambda ids: (ESTATE, ids))
         register_place(Building, lambda ids: (BUILDING, ids), name_needs=("estate",))
+
+        from .models import Dwelling, Elevator, ElevatorInspection
+        from .placebound import register_place_bound
+
+        # the rows an estate or building move carries along (buildings.services)
+        register_place_bound(Building, Dwelling, Elevator, ElevatorInspection)
+
+        from core.api.scopes import register_api_scope
+
+        register_api_scope(PLACES_READ, _("read places"))

@@ -3,6 +3,8 @@
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
+from core.pages import public_page
+
 from .selectors import cadre_overview_for, owned_dwellings_for, role_places_for
 
 
@@ -14,6 +16,7 @@ def _admin_change_url(obj):
         return None
 
 
+@public_page
 def home(request):
     """What Linli is (anonymous) or the user's places (signed in)."""
     user = request.user

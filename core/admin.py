@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_scoping import ScopedModelAdmin
+from core.admin_scoping import ScopedModelAdmin, SuperuserOnlyMixin
 from core.api.places import place_type_choices, resolve_place
-from core.models import ApiKey, ApiScope, AuditEvent
+from core.api.scopes import api_scope_choices
+from core.models import ApiKey, AuditEvent
 from core.scoping import place_models
 from core.services import api_key_create, api_key_revoke
 
@@ -27,7 +28,7 @@ from core.services import api_key_create, api_key_revoke
 class ApiKeyAddForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         label=_("scopes"),
-        choices=ApiScope.choices,
+        choices=api_scope_choices,  # the scopes the apps registered
         widget=forms.CheckboxSelectMultiple,
         help_text=_("What the key may do."),
     )
@@ -82,7 +83,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = [
         "prefix",
         "name",
@@ -107,22 +108,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
 
-    # --- superusers only ---------------------------------------------------------
-    def _superuser(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_module_permission(self, request):
-        return self._superuser(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._superuser(request)
-
-    def has_add_permission(self, request):
-        return self._superuser(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._superuser(request)
-
+    # --- superusers only (SuperuserOnlyMixin), and nobody deletes -------------------
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the record stays
 

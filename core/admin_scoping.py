@@ -67,6 +67,17 @@ class SuperuserOnlyMixin:
         return self._is_superuser(request)
 
 
+REFERENCE_DATA_MARK = "linli_reference_data"
+
+
+def reference_data_admin(admin_class):
+    """Mark an admin of global reference data: one list for every place (e.g. care tags),
+    no row belonging to a place. The scoped-base walk test accepts it in place of a
+    scoped base, unless its model is place-bound (declares ``scope_q``)."""
+    setattr(admin_class, REFERENCE_DATA_MARK, True)
+    return admin_class
+
+
 def _not_found(opts) -> Http404:
     return Http404(_("No %(name)s found here.") % {"name": opts.verbose_name})
 

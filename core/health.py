@@ -19,11 +19,14 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from core.pages import public_page
+
 log = logging.getLogger(__name__)
 
 BROKER_TIMEOUT = 2  # seconds; a probe must answer well inside its own timeout
 
 
+@public_page
 @never_cache
 @require_safe
 def healthz(request):
@@ -60,6 +63,7 @@ def check_broker() -> None:
 CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
 
 
+@public_page
 @never_cache
 @require_safe
 def readyz(request):

@@ -19,18 +19,6 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
-class ApiScope(models.TextChoices):
-    """What an API key may do. Names are `resource:action`."""
-
-    PLACES_READ = "places:read", _("read places")
-    RESIDENTS_READ = "residents:read", _("read residents")
-    RESIDENTS_WRITE = "residents:write", _("write residents")
-    ISSUES_READ = "issues:read", _("read issues")
-    ISSUES_WRITE = "issues:write", _("write issues")
-    STATS_READ = "stats:read", _("read statistics")
-    ACCESS_WRITE = "access:write", _("send door-access events")
-
-
 KEY_PREFIX_LEN = 8
 
 

@@ -8,28 +8,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import ApiKey, ApiScope
+from core.api.scopes import clean_api_scopes
+from core.models import ApiKey
 from core.scoping import place_models
 
 logger = logging.getLogger(__name__)
 
 
 def _clean_scopes(scopes) -> list[str]:
-    if isinstance(scopes, str):
-        scopes = [scopes]
-    wanted = {str(s).strip() for s in scopes or () if str(s).strip()}
-    unknown = sorted(wanted - set(ApiScope.values))
-    if unknown:
-        raise ValidationError(
-            {
-                "scopes": _("Unknown scope(s): %(unknown)s. Known scopes: %(known)s.")
-                % {"unknown": ", ".join(unknown), "known": ", ".join(ApiScope.values)}
-            },
-            code="unknown_scope",
-        )
-    if not wanted:
+    try:
+        clean = clean_api_scopes(scopes)
+    except ValidationError as error:
+        raise ValidationError({"scopes": error.messages}, code="unknown_scope") from None
+    if not clean:
         raise ValidationError({"scopes": _("Choose at least one scope.")}, code="no_scope")
-    return [s for s in ApiScope.values if s in wanted]  # canonical order
+    return clean  # canonical order
 
 
 @transaction.atomic

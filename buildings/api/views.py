@@ -8,6 +8,7 @@ jurisdiction; anything else is a 404. API keys need the ``places:read`` scope.
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 
+from buildings.apps import PLACES_READ
 from buildings.models import (
     Area,
     Building,
@@ -22,14 +23,13 @@ from buildings.models import (
 )
 from buildings.permissions import ANY_PLACE_ROLE
 from core.api.views import ScopedReadOnlyViewSet
-from core.models import ApiScope
 
 from . import filters, serializers
 
 
 class PlaceViewSet(ScopedReadOnlyViewSet):
     scope_permission = ANY_PLACE_ROLE
-    read_scope = ApiScope.PLACES_READ.value
+    read_scope = PLACES_READ
 
 
 @extend_schema(tags=["places"])

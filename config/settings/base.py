@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "core.context_processors.navigation",
             ],
         },
     }
@@ -275,7 +276,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- E-mail and SMS -------------------------------------------------------------------
+# --- E-mail ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -283,9 +284,6 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Linli 邻里 <noreply@linli.localhost>")
-SMS_BACKEND = env("SMS_BACKEND", default="notifications.sms.ConsoleBackend")
-SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 
 # --- Residents' identity data ------------------------------------------------------
 # "kid:base64key,kid2:base64key2" - the first key encrypts, all decrypt.

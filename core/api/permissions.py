@@ -1,15 +1,19 @@
 """API permissions: API keys need the view's scope; users need to be signed in.
 
 A view names what it needs with ``required_scopes = {"GET": "places:read", ...}``
-or ``read_scope`` / ``write_scope``. What a principal may *see* is decided by
+or ``read_scope`` / ``write_scope``; every scope it names must be registered by its
+app (``core.api.scopes.register_api_scope``), or the request fails loudly as a
+misconfiguration rather than guessing. What a principal may *see* is decided by
 place scoping in the queryset, not here. A view that names no scope is closed
 to API keys.
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions
 
 from .authentication import ApiKeyPrincipal
+from .scopes import is_api_scope
 
 
 def required_scope(view, method: str) -> str | None:
@@ -33,6 +37,11 @@ class HasScope(permissions.BasePermission):
             if scope is None:
                 raise exceptions.PermissionDenied(
                     _("This endpoint is not open to API keys."), code="insufficient_scope"
+                )
+            if not is_api_scope(scope):
+                raise ImproperlyConfigured(
+                    f"{type(view).__name__} needs the API scope {scope!r}, which no app "
+                    "registered (core.api.scopes.register_api_scope)"
                 )
             if not user.has_scope(scope):
                 raise exceptions.PermissionDenied(

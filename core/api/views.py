@@ -73,6 +73,42 @@ class ScopedWriteViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
 
+# --- viewsets deliberately outside the scoped base ---------------------------------------
+# The walk test (tests/core/test_scoped_walk.py) accepts a viewset on the router only if
+# it derives from ScopedQuerysetMixin or carries one of these marks.
+
+API_MARK = "linli_api"
+PUBLIC_API, UNSCOPED_API = "public", "unscoped"
+
+
+def public_api(viewset):
+    """Mark a viewset as open data: it serves nothing that belongs to a place."""
+    setattr(viewset, API_MARK, PUBLIC_API)
+    return viewset
+
+
+def unscoped_api(reason: str):
+    """Mark a viewset that reads no rows through a queryset and checks its jurisdiction
+    in the service it calls (e.g. a POST-only intake). ``reason`` says so for the reviewer.
+    """
+    if not (reason or "").strip():
+        raise ValueError("unscoped_api needs the reason the viewset is safe without a scope")
+
+    def mark(viewset):
+        setattr(viewset, API_MARK, UNSCOPED_API)
+        viewset.linli_unscoped_reason = reason
+        return viewset
+
+    return mark
+
+
+def api_mark(viewset) -> str | None:
+    """How a viewset is guarded: "scoped" (the base), "public", "unscoped", or None."""
+    if isinstance(viewset, type) and issubclass(viewset, ScopedQuerysetMixin):
+        return "scoped"
+    return getattr(viewset, API_MARK, None)
+
+
 class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI at /api/docs/: local files, its init script a separate same-origin file."""
 

@@ -27,10 +27,10 @@ from core.api.authentication import ApiKeyPrincipal
 from core.api.errors import error_body
 from core.api.permissions import HasScope
 from core.api.schema import ErrorSerializer, LinliAutoSchema
-from core.api.views import ScopedWriteViewSet
-from core.models import ApiScope
+from core.api.views import ScopedWriteViewSet, unscoped_api
 from core.scoping import scope_for
 
+from ..apps import ACCESS_WRITE, RESIDENTS_READ, RESIDENTS_WRITE
 from ..models import Household, Resident
 from ..selectors.registry import current_member_count
 from ..services import (
@@ -53,8 +53,8 @@ def _actor(request):
 
 class RegistryViewSet(ScopedWriteViewSet):
     scope_permission = MANAGE
-    read_scope = ApiScope.RESIDENTS_READ.value
-    write_scope = ApiScope.RESIDENTS_WRITE.value
+    read_scope = RESIDENTS_READ
+    write_scope = RESIDENTS_WRITE
 
     #: output serializer, and input serializers per write action
     create_serializer_class = None
@@ -180,11 +180,15 @@ ACCESS_EVENT_REQUEST = PolymorphicProxySerializer(
 )
 
 
+@unscoped_api(
+    "POST only, no queryset: access_events_record checks every event against the key's "
+    "jurisdiction (404 outside it)"
+)
 @extend_schema(tags=["wellbeing"])
 class AccessEventViewSet(viewsets.GenericViewSet):
     """Door-access events (门禁) for wellbeing alerts: POST only, API keys with access:write."""
 
-    write_scope = ApiScope.ACCESS_WRITE.value
+    write_scope = ACCESS_WRITE
     permission_classes = [HasScope, ApiKeysOnly]
     serializer_class = serializers.AccessEventInputSerializer
     schema = LinliAutoSchema()

@@ -16,7 +16,6 @@ For residents: ``/me/verify/`` (namespace "me"): the code, the name and the last
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,9 +27,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from buildings.permissions import MANAGE
 from core.audit import client_ip
+from core.pages import resident_page, staff_page
 
-from ..forms.people import AnonymiseForm, VerifyForm
+from ..forms.verification import AnonymiseForm, VerifyForm
 from ..models import HouseholdCode
 from ..selectors import access_household, access_resident
 from ..services import (
@@ -71,7 +72,7 @@ def _household_context(household):
 
 
 @never_cache
-@login_required
+@staff_page(MANAGE)
 @require_http_methods(["GET", "POST"])
 def household_code(request, pk):
     """GET: the household's verification; POST: issue a code and show its slip once."""
@@ -96,7 +97,7 @@ def household_code(request, pk):
     return render(request, "residents/verify_household.html", _household_context(household))
 
 
-@login_required
+@staff_page(MANAGE)
 @require_POST
 def household_code_revoke_view(request, pk):
     household = access_household(user=request.user, pk=pk)
@@ -111,7 +112,7 @@ def household_code_revoke_view(request, pk):
     return redirect("registry:household_code", pk=household.pk)
 
 
-@login_required
+@staff_page(MANAGE)
 @require_POST
 def verification_revoke_view(request, pk):
     resident = access_resident(user=request.user, pk=pk)
@@ -142,7 +143,7 @@ def _next_url(request) -> str:
 
 @sensitive_post_parameters("code", "id_last4")
 @never_cache
-@login_required
+@resident_page
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """A signed-in resident links their account to their registry record."""
@@ -190,7 +191,7 @@ def verify(request):
 
 
 @never_cache
-@login_required
+@staff_page(MANAGE)
 @require_http_methods(["GET", "POST"])
 def resident_anonymise_view(request, pk):
     resident = access_resident(user=request.user, pk=pk)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -28,22 +27,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from buildings.models import Estate
 from buildings.permissions import MANAGE
 from core.audit import client_ip
-from core.scoping import scope_for
+from core.pages import public_page, resident_page, staff_page
 
-from ..forms.people import VisitorForm, VisitorReviewForm, add_service_errors
+from ..forms import add_service_errors
+from ..forms.visitors import VisitorForm, VisitorReviewForm
 from ..models import VisitorDeclaration
 from ..permissions import require_verified
-from ..services import visitor_declaration_review, visitor_declare, visitor_link_rotate
-from ..services.visitors import (
+from ..selectors.visitors import (
     ANY,
     CURRENT,
     PAST,
     UPCOMING,
     access_visitor_declaration,
-    household_for_visitor_token,
     purge_days,
     visitor_declarations_visible_to,
 )
+from ..services import visitor_declaration_review, visitor_declare, visitor_link_rotate
+from ..services.visitors import household_for_visitor_token
 
 PAGE_SIZE = 50
 WHEN_CHOICES = [
@@ -76,6 +76,7 @@ def _household_or_404(token):
     return household
 
 
+@public_page
 @never_cache
 @require_http_methods(["GET", "POST"])
 def visit(request, token):
@@ -93,6 +94,7 @@ def visit(request, token):
     )
 
 
+@public_page
 @require_GET
 def visit_done(request, token):
     household = _household_or_404(token)
@@ -111,6 +113,7 @@ def _my_household(user):
 
 
 @never_cache
+@resident_page
 @require_verified
 @require_http_methods(["GET", "POST"])
 def my_visitor_new(request):
@@ -127,6 +130,7 @@ def my_visitor_new(request):
     )
 
 
+@resident_page
 @require_verified
 @require_POST
 def my_visitor_link_rotate(request):
@@ -141,11 +145,7 @@ def my_visitor_link_rotate(request):
 # --- the cadre's list -------------------------------------------------------------------------
 
 
-def _require_cadre(request):
-    scope = scope_for(request.user, MANAGE)
-    if scope.is_empty:
-        raise PermissionDenied(_("Visitor declarations are for the residents' committee."))
-    return scope
+DENIED = gettext_lazy("Visitor declarations are for the residents' committee.")
 
 
 def _int_or_none(value):
@@ -155,10 +155,10 @@ def _int_or_none(value):
         return None
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_GET
 def visitor_list(request):
-    scope = _require_cadre(request)
+    scope = request.scope
     status = request.GET.get("status") or ""
     if status not in VisitorDeclaration.Status.values:
         status = ""
@@ -194,10 +194,9 @@ def visitor_list(request):
     )
 
 
-@login_required
+@staff_page(MANAGE, denied=DENIED)
 @require_POST
 def visitor_review(request, pk):
-    _require_cadre(request)
     declaration = access_visitor_declaration(user=request.user, pk=pk)
     form = VisitorReviewForm(request.POST)
     if not form.is_valid():

@@ -50,7 +50,7 @@ def test_other_authorization_schemes_are_ignored_not_crashed(world, client):
 
 
 def test_403_key_without_scope(world, client, api_key_headers):
-    _key, headers = api_key_headers(world.a.neighbourhood, scopes=["issues:read"])
+    _key, headers = api_key_headers(world.a.neighbourhood, scopes=["residents:read"])
     assert error_of(client.get(DWELLINGS, headers=headers), 403)["code"] == "insufficient_scope"
 
 

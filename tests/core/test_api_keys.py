@@ -39,7 +39,7 @@ def test_create_stores_only_prefix_and_hash(world):
     user = UserFactory()
     api_key, full_key = api_key_create(
         name="城运中心",
-        scopes=["issues:read", "places:read"],
+        scopes=["residents:read", "places:read"],
         place=world.a.neighbourhood,
         created_by=user,
     )
@@ -50,7 +50,7 @@ def test_create_stores_only_prefix_and_hash(world):
     for field in ApiKey._meta.concrete_fields:
         value = str(getattr(api_key, field.attname))
         assert full_key not in value and secret not in value
-    assert api_key.scopes == ["places:read", "issues:read"]  # canonical order
+    assert api_key.scopes == ["places:read", "residents:read"]  # canonical order
     assert api_key.place == world.a.neighbourhood
     assert api_key.created_by == user
     assert api_key.is_active
@@ -170,7 +170,9 @@ def test_bad_key_gets_401(world, client, header):
 
 
 def test_key_without_places_read_gets_403(world, client, api_key_headers):
-    _key, headers = api_key_headers(world.a.neighbourhood, scopes=["issues:read", "stats:read"])
+    _key, headers = api_key_headers(
+        world.a.neighbourhood, scopes=["residents:read", "residents:write"]
+    )
     response = client.get(DWELLINGS, headers=headers)
     assert response.status_code == 403
     error = response.json()["error"]
@@ -231,7 +233,7 @@ def test_command_prints_a_working_key(world, client):
         "--name",
         "宝山区城运中心",
         "--scopes",
-        "places:read,issues:read",
+        "places:read,residents:read",
         "--place",
         f"neighbourhood:{world.b.neighbourhood.pk}",
     )
@@ -239,7 +241,7 @@ def test_command_prints_a_working_key(world, client):
     assert "places:read" in note and "cannot be shown again" in note
     api_key = ApiKey.objects.get()
     assert api_key.name == "宝山区城运中心"
-    assert api_key.scopes == ["places:read", "issues:read"]
+    assert api_key.scopes == ["places:read", "residents:read"]
     assert api_key.place == world.b.neighbourhood
     rows = client.get(DWELLINGS, headers=auth(full_key)).json()["results"]
     assert [row["id"] for row in rows] == [world.b.dwelling.pk]
@@ -296,7 +298,7 @@ LIST_URL = reverse("admin:core_apikey_changelist")
 def _add(client, **overrides):
     data = {
         "name": "区城运中心",
-        "scopes": ["places:read", "issues:read"],
+        "scopes": ["places:read", "residents:read"],
         "place_kind": "neighbourhood",
         "place_pk": "",
         "expires_at_0": "",
@@ -317,7 +319,7 @@ def test_superuser_creates_a_key_in_admin_and_sees_it_once(world, login, superus
     full_key = shown[0]
     api_key = ApiKey.objects.get()
     assert api_key.created_by == superuser
-    assert api_key.scopes == ["places:read", "issues:read"]
+    assert api_key.scopes == ["places:read", "residents:read"]
     assert api_key.place == world.a.neighbourhood
     assert api_key.key_hash == hashlib.sha256(full_key.encode()).hexdigest()
     # usable, and never shown again
@@ -384,3 +386,107 @@ def test_only_superusers_manage_keys(world, login):
     assert client.get(ADD_URL).status_code == 403
     assert _add(client, place_pk=str(world.a.neighbourhood.pk)).status_code == 403
     assert not ApiKey.objects.exists()
+
+
+# --- the scope registry: each app registers the scopes of its endpoints -----------------------
+
+
+@pytest.fixture
+def throwaway_scope():
+    """A scope registered for one test, as an app would in its AppConfig.ready()."""
+    from core.api.scopes import register_api_scope, unregister_api_scope
+
+    code = register_api_scope("tests:read", "read test things")
+    yield code
+    unregister_api_scope(code)
+
+
+def test_the_apps_register_their_scopes_and_core_names_none():
+    import core.models
+    from core.api.scopes import api_scope_codes, is_api_scope
+
+    # buildings registers places:read, residents the registry's scopes, in app order
+    assert api_scope_codes() == ["places:read", "residents:read", "residents:write", "access:write"]
+    # the apps that would own these do not exist yet, so nobody registers them
+    for code in ("issues:read", "issues:write", "stats:read"):
+        assert not is_api_scope(code)
+    assert not hasattr(core.models, "ApiScope")
+
+
+@pytest.mark.parametrize("scope", ["issues:read", "stats:read"])
+def test_a_scope_nobody_registered_is_refused_with_a_translated_error(world, scope):
+    for language, words in (("zh-hans", "未知的权限范围"), ("en", "Unknown scope")):
+        with pytest.raises(ValidationError) as error, translation.override(language):
+            api_key_create(name="x", scopes=["places:read", scope], place=world.a.neighbourhood)
+        [message] = error.value.message_dict["scopes"]
+        assert words in message and scope in message
+        assert "residents:write" in message  # the known scopes are listed
+    assert not ApiKey.objects.exists()
+
+
+def test_a_registered_scope_is_offered_and_accepted(world, login, superuser, throwaway_scope):
+    form = login(superuser).get(ADD_URL).content.decode()
+    assert f'value="{throwaway_scope}"' in form
+    assert 'value="residents:write"' in form and 'value="issues:read"' not in form
+    api_key, _full = api_key_create(
+        name="x", scopes=[throwaway_scope, "places:read"], place=world.a.neighbourhood
+    )
+    assert api_key.scopes == ["places:read", throwaway_scope]  # registration order
+
+
+def test_a_scope_is_refused_once_unregistered(world, throwaway_scope):
+    from core.api.scopes import unregister_api_scope
+
+    unregister_api_scope(throwaway_scope)
+    with pytest.raises(ValidationError):
+        api_key_create(name="x", scopes=[throwaway_scope], place=world.a.neighbourhood)
+
+
+@pytest.mark.parametrize("code", ["places", "Places:Read", ":read", "places:", "a b:read", 3])
+def test_a_scope_must_be_named_resource_action(code):
+    from core.api.scopes import is_api_scope, register_api_scope
+
+    with pytest.raises(ValueError):
+        register_api_scope(code, "bad")
+    assert not is_api_scope(code)
+
+
+def test_admin_refuses_a_scope_nobody_registered(world, login, superuser):
+    response = _add(login(superuser), place_pk=str(world.a.neighbourhood.pk), scopes=["stats:read"])
+    assert response.context["adminform"].form.errors["scopes"]
+    assert not ApiKey.objects.exists()
+
+
+def test_command_lists_the_registered_scopes_and_refuses_others_in_chinese(world):
+    from core.management.commands.create_api_key import Command
+
+    usage = Command().create_parser("manage.py", "create_api_key").format_help()
+    assert "access:write" in usage and "issues:read" not in usage
+    with pytest.raises(CommandError) as error, translation.override("zh-hans"):
+        run_command(
+            "--name", "x", "--scopes", "places:read,issues:write",
+            "--place", f"neighbourhood:{world.a.neighbourhood.pk}",
+        )  # fmt: skip
+    assert "未知的权限范围" in str(error.value) and "issues:write" in str(error.value)
+    assert not ApiKey.objects.exists()
+
+
+def test_a_view_needing_an_unregistered_scope_is_a_misconfiguration(world):
+    from django.core.exceptions import ImproperlyConfigured
+    from rest_framework.test import APIRequestFactory
+
+    from core.api.authentication import ApiKeyPrincipal
+    from core.api.permissions import HasScope
+
+    api_key, _full = api_key_create(name="x", scopes=["places:read"], place=world.a.neighbourhood)
+    request = APIRequestFactory().get("/api/v1/somewhere/")
+    request.user = ApiKeyPrincipal(api_key)
+
+    class View:
+        allowed_methods = ["GET"]
+        read_scope = "stats:read"
+
+    with pytest.raises(ImproperlyConfigured, match="stats:read"):
+        HasScope().has_permission(request, View())
+    View.read_scope = "places:read"
+    assert HasScope().has_permission(request, View())

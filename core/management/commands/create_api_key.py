@@ -1,10 +1,10 @@
 """Create an API key for a district system and print it (the only time it is shown).
 
-    manage.py create_api_key --name "宝山区城运中心" --scopes places:read,issues:read \
+    manage.py create_api_key --name "宝山区城运中心" --scopes places:read,residents:read \
         --place neighbourhood:12 [--expires 2026-12-31]
 
 The key is printed alone on standard output (for scripts); what it grants goes
-to standard error.
+to standard error. The scopes are those the apps registered (core.api.scopes).
 """
 
 import datetime
@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.api.places import parse_place_reference
-from core.models import ApiScope
+from core.api.scopes import api_scope_codes, clean_api_scopes
 from core.services import api_key_create
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scopes",
             required=True,
-            help="Comma-separated scopes; known: " + ", ".join(ApiScope.values),
+            help="Comma-separated scopes; known: " + ", ".join(api_scope_codes()),
         )
         parser.add_argument(
             "--place",
@@ -54,12 +54,10 @@ class Command(BaseCommand):
                 raise CommandError(f"--expires: not a date (YYYY-MM-DD): {expires}") from None
             expires_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
         problems = []
-        unknown = [s for s in scope_list if s not in ApiScope.values]
-        if unknown:
-            problems.append(
-                f"Unknown scope(s): {', '.join(unknown)}. Known scopes: "
-                f"{', '.join(ApiScope.values)}."
-            )
+        try:
+            clean_api_scopes(scope_list)
+        except ValidationError as error:
+            problems.append(_messages(error))
         try:
             place_obj = parse_place_reference(place)
         except ValidationError as error:
