@@ -6,10 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 from buildings.views import home
 from core import health
+from core.views import favicon
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

@@ -1,4 +1,4 @@
-"""`make run`: SQLite, filesystem broker, console e-mail and SMS; no server needed."""
+"""`make run`: SQLite, filesystem broker, console e-mail; no server needed."""
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR, env

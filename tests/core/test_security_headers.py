@@ -88,3 +88,12 @@ def test_the_scanner_catches_an_inline_script():
     assert not re.search(r"\bsrc\s*=", _SCRIPT_TAG.search("<script>alert(1)</script>").group(1))
     assert _EVENT_HANDLER.search('<button onclick="x()">')
     assert _STYLE_BLOCK.search("<STYLE>body{}</style>")
+
+
+def test_favicon_ico_leads_to_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("img/favicon.svg")
