@@ -12,6 +12,7 @@ class BuildingsConfig(AppConfig):
     def ready(self):
         from core.scoping import BUILDING, ESTATE, NEIGHBOURHOOD, register_place
 
+        from . import events  # noqa: F401 - declares the app's audit actions
         from .models import Area, Building, District, Estate, Neighbourhood, Subdistrict
 
         def under(field):
@@ -25,9 +26,11 @@ class BuildingsConfig(AppConfig):
         register_place(District, under("subdistrict__district_id"))
         register_place(Subdistrict, under("subdistrict_id"))
         register_place(Area, under("area_id"))
-        register_place(Neighbourhood, lambda ids: (NEIGHBOURHOOD, ids))
-        register_place(Estate, lambda ids: (ESTATE, ids))
-        register_place(Building, lambda ids: (BUILDING, ids), name_needs=("estate",))
+        register_place(Neighbourhood, lambda ids: (NEIGHBOURHOOD, ids), is_kind=NEIGHBOURHOOD)
+        register_place(Estate, lambda ids: (ESTATE, ids), is_kind=ESTATE)
+        register_place(
+            Building, lambda ids: (BUILDING, ids), name_needs=("estate",), is_kind=BUILDING
+        )
 
         from .models import Dwelling, Elevator, ElevatorInspection
         from .placebound import register_place_bound

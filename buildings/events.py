@@ -1,9 +1,13 @@
 """Audited events of the place tree: one function per event (core.AuditEvent rows)."""
 
-from core.audit import record
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import record, register_actions
 
 ESTATE_MOVED = "estate_moved"
 BUILDING_MOVED = "building_moved"
+
+register_actions({ESTATE_MOVED: _("estate moved"), BUILDING_MOVED: _("building moved")})
 
 
 def _neighbourhoods(old: dict, new: dict) -> list[int]:

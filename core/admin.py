@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_scoping import ScopedModelAdmin, SuperuserOnlyMixin
 from core.api.places import place_type_choices, resolve_place
 from core.api.scopes import api_scope_choices
+from core.audit import action_label
 from core.models import ApiKey, AuditEvent
-from core.scoping import place_models
+from core.scoping import NEIGHBOURHOOD, kind_model, place_models
 from core.services import api_key_create, api_key_revoke
 
 
@@ -202,39 +204,80 @@ class ApiKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 # --- the audit log: read-only for everybody -----------------------------------------------
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The actions found in the rows the user may read, by the labels the apps declared
+    for them (core.audit); an action nobody declared shows as its code."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).order_by().values_list("action", flat=True)
+        return sorted(((code, action_label(code)) for code in set(codes)), key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedModelAdmin):
     """Who did what to whom, when, from where. Nobody adds, edits or deletes an entry
-    here, superusers included; a cadre reads their own neighbourhoods' entries."""
+    here, superusers included; a cadre reads their own neighbourhoods' entries.
+
+    Actions show by their labels and neighbourhoods by their names (one subquery for
+    the page, whatever its size), never as raw codes or ids."""
 
     scoped_actions = ("view",)
     list_display = (
         "created_at",
         "actor_label",
-        "action",
+        "action_display",
         "target_type",
         "target_label",
-        "ip_address",
-        "neighbourhood_id",
+        "ip_display",
+        "neighbourhood_display",
     )
-    list_display_links = ("created_at", "action")
+    list_display_links = ("created_at", "action_display")
     list_select_related = ("target_type",)
-    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    list_filter = (ActionFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("actor_label", "target_label")
     search_help_text = _("Search by who acted or by the object, as recorded.")
     fields = (
         "created_at",
         "actor",
         "actor_label",
-        "action",
+        "action_display",
         "target_type",
         "target_id",
         "target_label",
-        "neighbourhood_id",
-        "ip_address",
+        "neighbourhood_display",
+        "ip_display",
         "params",
     )
     readonly_fields = fields
+
+    def safely_get_queryset(self, request):
+        queryset = super().safely_get_queryset(request)
+        neighbourhoods = kind_model(NEIGHBOURHOOD)
+        if neighbourhoods is None:
+            return queryset
+        name = neighbourhoods._default_manager.filter(pk=OuterRef("neighbourhood_id"))
+        return queryset.annotate(neighbourhood_name=Subquery(name.values("name")[:1]))
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_display(self, obj):
+        return action_label(obj.action)
+
+    @admin.display(description=_("neighbourhood"), ordering="neighbourhood_id")
+    def neighbourhood_display(self, obj):
+        if obj.neighbourhood_id is None:
+            return "-"
+        return getattr(obj, "neighbourhood_name", None) or obj.neighbourhood_id
+
+    @admin.display(description=_("IP address"), ordering="ip_address")
+    def ip_display(self, obj):
+        return obj.ip_address or "-"
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -14,6 +14,23 @@ from django.contrib.contenttypes.models import ContentType
 
 from .models import AuditEvent
 
+# action code -> translated label, filled by each app's events.py (register_actions)
+_ACTION_LABELS: dict[str, object] = {}
+
+
+def register_actions(labels: dict[str, object]) -> None:
+    """Declare an app's audit actions with their human labels (lazy translations).
+
+    Each ``events.py`` calls this once, at import; the app's ``ready()`` imports its
+    ``events`` module, so the labels are known before any page shows the log.
+    """
+    _ACTION_LABELS.update(labels)
+
+
+def action_label(code: str) -> str:
+    """The label of an action for people, or the code itself if no app declared it."""
+    return str(_ACTION_LABELS.get(code, code))
+
 
 def client_ip(request) -> str | None:
     """The client's address as the outermost trusted proxy saw it (REMOTE_ADDR)."""

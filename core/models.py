@@ -125,7 +125,7 @@ class AuditEvent(models.Model):
     neighbourhood_id = models.BigIntegerField(
         _("neighbourhood id"), null=True, blank=True, db_index=True
     )
-    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     params = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:

@@ -29,6 +29,8 @@ NEIGHBOURHOOD, ESTATE, BUILDING = "neighbourhood", "estate", "building"
 _PLACES: dict[type, Callable[[list[int]], tuple[str, Iterable[int]]]] = {}
 # place model -> relations its name needs (a building's name shows its estate)
 _PLACE_RELATED: dict[type, tuple[str, ...]] = {}
+# kind -> the place model whose ids are ids of that kind (Neighbourhood for "neighbourhood")
+_KIND_MODELS: dict[str, type] = {}
 
 
 def register_place(
@@ -36,6 +38,7 @@ def register_place(
     expand: Callable[[list[int]], tuple[str, Iterable[int]]],
     *,
     name_needs: tuple[str, ...] = (),
+    is_kind: str | None = None,
 ):
     """Declare ``model`` a place on which permissions can be granted.
 
@@ -43,13 +46,22 @@ def register_place(
     a grant on a Subdistrict resolves to the neighbourhoods under it, one on an
     Estate to that estate alone. ``name_needs`` lists the relations that the
     place's ``str()`` reads, so that a list of places loads them in one query.
+    ``is_kind`` names the kind of id the model's own primary keys are (a Neighbourhood's
+    ids are "neighbourhood" ids), so that core can name a bare ``neighbourhood_id``.
     """
     _PLACES[model] = expand
     _PLACE_RELATED[model] = tuple(name_needs)
+    if is_kind is not None:
+        _KIND_MODELS[is_kind] = model
 
 
 def place_models() -> list[type]:
     return list(_PLACES)
+
+
+def kind_model(kind: str) -> type | None:
+    """The place model whose ids are ids of ``kind`` (None before the places register)."""
+    return _KIND_MODELS.get(kind)
 
 
 def place_queryset(model: type) -> QuerySet:

@@ -14,7 +14,10 @@ class ResidentsConfig(AppConfig):
     def ready(self):
         from buildings.placebound import register_place_bound
 
-        from . import models
+        from . import (
+            events,  # noqa: F401 - declares the app's audit actions
+            models,
+        )
 
         # the rows an estate or building move carries along (buildings.services)
         register_place_bound(

@@ -1,6 +1,8 @@
 """Audited events of the registry: one function per event (core.AuditEvent rows)."""
 
-from core.audit import record
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import record, register_actions
 
 IDENTITY_REVEALED = "identity_revealed"
 RESIDENT_ANONYMISED = "resident_anonymised"
@@ -10,6 +12,27 @@ HOUSEHOLD_CODE_REVOKED = "household_code_revoked"
 RESIDENT_VERIFIED = "resident_verified"
 REGISTRY_IMPORTED = "registry_imported"
 REGISTRY_EXPORTED = "registry_exported"
+VERIFICATION_REVOKED = "verification_revoked"
+VISITOR_LINK_ROTATED = "visitor_link_rotated"
+VISITOR_DECLARATION_REVIEWED = "visitor_declaration_reviewed"
+WELLBEING_ALERT_HANDLED = "wellbeing_alert_handled"
+
+register_actions(
+    {
+        IDENTITY_REVEALED: _("full ID or phone number shown"),
+        RESIDENT_ANONYMISED: _("resident anonymised"),
+        HOUSEHOLD_MOVED: _("household moved"),
+        HOUSEHOLD_CODE_ISSUED: _("household code issued"),
+        HOUSEHOLD_CODE_REVOKED: _("household code revoked"),
+        RESIDENT_VERIFIED: _("account verified"),
+        REGISTRY_IMPORTED: _("registry imported"),
+        REGISTRY_EXPORTED: _("registry exported"),
+        VERIFICATION_REVOKED: _("verification revoked"),
+        VISITOR_LINK_ROTATED: _("visitor link replaced"),
+        VISITOR_DECLARATION_REVIEWED: _("visitor declaration reviewed"),
+        WELLBEING_ALERT_HANDLED: _("wellbeing alert handled"),
+    }
+)
 
 
 def identity_revealed(*, actor, resident, fields, ip=None):
@@ -69,12 +92,6 @@ def registry_exported(*, actor, neighbourhood_id, rows, masked, ip=None, **detai
         masked=masked,
         **details,
     )
-
-
-VERIFICATION_REVOKED = "verification_revoked"
-VISITOR_LINK_ROTATED = "visitor_link_rotated"
-VISITOR_DECLARATION_REVIEWED = "visitor_declaration_reviewed"
-WELLBEING_ALERT_HANDLED = "wellbeing_alert_handled"
 
 
 def verification_revoked(*, actor, resident, account_id, ip=None):

@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('target_id', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='object id')),
                 ('target_label', models.CharField(blank=True, max_length=200, verbose_name='object (as recorded)')),
                 ('neighbourhood_id', models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name='neighbourhood id')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='address')),
+                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
                 ('params', models.JSONField(blank=True, default=dict, verbose_name='details')),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='who')),
                 ('target_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contenttypes.contenttype', verbose_name='object type')),
