@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import ServiceModelForm
@@ -39,7 +39,7 @@ class ResidentAdminForm(ServiceModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     phone = forms.CharField(
-        label=_("phone"),
+        label=pgettext_lazy("person", "phone"),
         required=False,
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),

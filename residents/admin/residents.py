@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import ServiceFormAdminMixin
@@ -37,7 +37,7 @@ class ResidentDisplayMixin:
     def masked_id_display(self, obj):
         return obj.masked_id or "-"
 
-    @admin.display(description=_("phone"))
+    @admin.display(description=pgettext_lazy("person", "phone"))
     def masked_phone_display(self, obj):
         return obj.masked_phone or "-"
 

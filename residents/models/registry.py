@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
@@ -180,7 +181,7 @@ class Resident(PlaceBound, TimeStampedModel):
         Dwelling, on_delete=models.PROTECT, related_name="+", verbose_name=_("dwelling")
     )
     place_parents = ("dwelling",)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     name_pinyin = models.CharField(
         _("name in pinyin"), max_length=200, editable=False, db_index=True
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from buildings.models import Dwelling
 from buildings.placebound import PlaceBound
@@ -31,7 +32,7 @@ class VisitorDeclaration(PlaceBound, TimeStampedModel):
         Dwelling, on_delete=models.PROTECT, related_name="+", verbose_name=_("dwelling")
     )
     place_parents = ("dwelling",)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     id_type = models.CharField(
         _("identity document"), max_length=20, choices=IdType.choices, default=IdType.RESIDENT_ID
     )

@@ -48,7 +48,7 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("estate", "小区", "estate", gettext_lazy("Estate"), True, ("小区名称",), 14),
-    Column("building", "楼号", "building", gettext_lazy("Building"), True, ("楼栋", "楼"), 10),
+    Column("building", "楼栋", "building", gettext_lazy("Building"), True, ("楼号", "楼"), 10),
     Column("room", "室号", "room", gettext_lazy("Room"), True, ("房号", "门牌号"), 8),
     Column("name", "姓名", "name", gettext_lazy("Name"), True, (), 10),
     Column(

@@ -16,6 +16,7 @@ from functools import partial
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from buildings.permissions import MANAGE
 from core.scoping import scope_for
@@ -57,7 +58,7 @@ class ImportResult(TableOutcome):
 def _field_labels() -> dict[str, str]:
     labels = {name: str(Resident._meta.get_field(name).verbose_name) for name in IMPORT_FIELDS}
     labels.update(
-        phone=str(_("phone")),
+        phone=str(pgettext("person", "phone")),
         care_tags=str(Resident._meta.get_field("care_tags").verbose_name),
         dwelling=str(_("dwelling (moves)")),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.models import AuditEvent
 
@@ -32,7 +32,7 @@ ACTION_LABELS = {
     events.RESIDENT_ANONYMISED: gettext_lazy("Record anonymised"),
     VISITOR_LINK_ROTATED: gettext_lazy("Visitor link replaced"),
 }
-FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": gettext_lazy("phone")}
+FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": pgettext_lazy("person", "phone")}
 
 
 # --- the resident's record --------------------------------------------------------------------

@@ -100,8 +100,18 @@ def _column_rows():
             values = tags
         elif column.key == "lives_alone":
             values = "是、否"
-        rows.append({"column": column, "values": values})
+        rows.append({"column": column, "help": _column_help(column, values)})
     return rows
+
+
+def _column_help(column, values: str) -> str:
+    """The help cell, punctuated by the language shown ("：" and "。" in Chinese)."""
+    text = str(column.label)
+    if values:
+        text = _("%(label)s: %(values)s") % {"label": text, "values": values}
+    if column.help:
+        text = _("%(text)s. %(help)s") % {"text": text, "help": column.help}
+    return text
 
 
 @staff_page(MANAGE, denied=DENIED)

@@ -29,7 +29,7 @@ def _workbook(side, rows) -> bytes:
     for name, room, relation, n in rows:
         values = {
             "小区": side.estate.name,
-            "楼号": side.building.number,
+            "楼栋": side.building.number,
             "室号": room,
             "姓名": name,
             "证件号码": make_id_number(n),

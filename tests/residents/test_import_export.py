@@ -1,6 +1,7 @@
 """Excel import and export of the registry: parsing, validation, the all-or-nothing save,
 idempotent re-import, households, scoping, masking, audit, query counts."""
 
+import re
 import csv
 import datetime
 import io
@@ -75,7 +76,7 @@ def person(side, name, *, room="101", n=None, **values):
     """A row (dict by Chinese header) for a resident of ``side``'s first building."""
     row = {
         "小区": side.estate.name,
-        "楼号": side.building.number,
+        "楼栋": side.building.number,
         "室号": room,
         "姓名": name,
         "证件号码": make_id_number(next(_seq) if n is None else n),
@@ -218,7 +219,7 @@ def test_every_bad_row_is_reported_with_its_column(world, tags):
     rows = [
         person(world.a, "甲一", 关爱标签="党员、不存在的标签"),
         person(world.a, "甲二", room="999"),
-        person(world.a, "甲三", 楼号="99号楼"),
+        person(world.a, "甲三", 楼栋="99号楼"),
         person(world.a, "甲四", 小区="不存在小区"),
         person(world.a, "甲五", 迁入日期="2020-13-45"),
         person(world.a, "甲六", 手机号="12345"),
@@ -237,7 +238,7 @@ def test_every_bad_row_is_reported_with_its_column(world, tags):
     }
     assert [c for c, _m in found[2]] == ["关爱标签"] and "不存在的标签" in found[2][0][1]
     assert found[3][0][0] == "室号" and "999" in found[3][0][1]
-    assert found[4][0][0] == "楼号"
+    assert found[4][0][0] == "楼栋"
     assert found[5][0][0] == "小区" and "不存在小区" in found[5][0][1]
     assert found[6][0][0] == "迁入日期"
     assert found[7][0][0] == "手机号"
@@ -838,3 +839,16 @@ def test_services_and_importer_share_the_headship_rule(world):
     rows = [person(world.a, "户主甲", 证件号码=head.decrypt_identifier(), 与户主关系="户主")]
     [error] = plan_import(user=world.a.cadre, data=xlsx(rows)).errors
     assert error.column == "与户主关系"
+
+
+def test_the_column_help_is_punctuated_in_chinese(world, login):
+    """The help column joins label, values and help with the language's own punctuation
+    (a newcomer found "与户主关系: 户主、配偶. 每套…" on the Chinese page)."""
+    client = login(world.a.cadre)
+    html = client.get(reverse("registry:import"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "与户主关系：户主、" in html
+    assert "。每套房屋只能有一名户主。" in html
+    assert not re.search(r"[\u4e00-\u9fff]: ", html)
+    assert not re.search(r"[\u4e00-\u9fff]\. ", html)
+    english = client.get(reverse("registry:import"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Relation to head: 户主、" in english
