@@ -6,11 +6,13 @@ gives ``request.user.is_verified()``). It does two things:
 * The admin's own login form would sign people in without the second step, so
   /admin/login/ sends them to the account login page (phone normalisation,
   lockout, TOTP code), which comes back to the admin afterwards.
-* When ``settings.LINLI_STAFF_2FA_REQUIRED`` is on, a staff user whose session
-  is not OTP-verified is sent to enrol a device (if they have none) or to enter
-  a code (if they have one) before any page opens - except the account pages
-  themselves, the language switch, static and media files, the health probes
-  and /api/ (which authenticates on its own, by session or API key).
+* When ``settings.LINLI_STAFF_2FA_REQUIRED`` is on, a staff user or superuser whose
+  session is not OTP-verified (``core.api.authentication.two_factor_pending``) is sent
+  to enrol a device (if they have none) or to enter a code (if they have one) before
+  any page opens - except the account pages themselves, the language switch, static
+  and media files and the health probes. /api/ is not redirected: it applies the same
+  rule itself (``core.api.authentication.SessionAuthentication`` answers 403 in the
+  API's error shape), and API keys are not sessions.
 """
 
 from urllib.parse import urlencode
@@ -20,6 +22,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
 from django_otp import user_has_device
+
+from core.api.authentication import two_factor_pending
 
 
 def _prefix(name: str, fallback: str) -> str:
@@ -45,6 +49,7 @@ class StaffTwoFactorMiddleware:
                     settings.MEDIA_URL,
                     _prefix("healthz", "/healthz"),
                     _prefix("readyz", "/readyz"),
+                    # JSON clients are answered 403 by the API's session authentication
                     "/api/",
                     "/favicon.ico",
                 )
@@ -74,10 +79,7 @@ class StaffTwoFactorMiddleware:
         if request.path.startswith(self.exempt_prefixes()):
             return None
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or not user.is_staff:
-            return None
-        is_verified = getattr(user, "is_verified", None)
-        if is_verified is not None and is_verified():
+        if not two_factor_pending(user):
             return None
         view = "two_factor_verify" if user_has_device(user, confirmed=True) else "two_factor"
         query = urlencode({"next": request.get_full_path()})

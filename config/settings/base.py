@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from core.redis import broker_transport_options, redis_cache_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -56,6 +58,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CSP outside the next one, so that its 503 page has the policy too
+    "csp.middleware.CSPMiddleware",
+    # the database away: 503 pages and API errors; outside everything that reads it
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,8 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.input_guard.NulParameterGuard",  # a NUL in a parameter is a 400, not a 500
     # axes last: it turns a lockout into its response
     "axes.middleware.AxesMiddleware",
 ]
@@ -109,14 +115,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Every Redis client (cache, sessions, throttles, broker, results, probes) gives up
+# after these many seconds, so a frozen Redis never holds a request (core.redis).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_READ_TIMEOUT = env.float("REDIS_READ_TIMEOUT", default=0.5)
+# After a cache error, requests leave the cache alone this long before asking again.
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5.0)
+# A session's copy in the cache lives at most this long (core.sessions).
+LINLI_SESSION_CACHE_SECONDS = env.int("LINLI_SESSION_CACHE_SECONDS", default=300)
+# /readyz: all checks together answer within this many seconds (core.health).
+LINLI_READYZ_DEADLINE = env.float("LINLI_READYZ_DEADLINE", default=2.0)
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "linli",
-        }
-    }
+    CACHES = redis_cache_settings(
+        REDIS_URL, connect_timeout=REDIS_CONNECT_TIMEOUT, read_timeout=REDIS_READ_TIMEOUT
+    )
 else:
     # Shared by web, worker and beat processes on one machine, no server needed.
     CACHES = {
@@ -148,6 +160,11 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
+# Proxies in front of the web process that append to X-Forwarded-For (docs/deployment.md).
+# 0: nothing in front, REMOTE_ADDR is the client. Read by core.net.client_ip (audit
+# rows, verification limits, axes) and by DRF's throttles (NUM_PROXIES below).
+LINLI_TRUSTED_PROXY_COUNT = env.int("LINLI_TRUSTED_PROXY_COUNT", default=0)
+
 # django-axes: lock an account+address after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
@@ -155,6 +172,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# The client behind LINLI_TRUSTED_PROXY_COUNT proxies (core.net), as the audit log sees it.
+AXES_CLIENT_IP_CALLABLE = "core.net.axes_client_ip"
+# Attempts and lockouts in the database (not the cache): sign-in works without Redis.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # Two-factor for staff (django-otp TOTP). When required, staff must verify a
 # TOTP token in the session before admin and staff pages open.
@@ -205,7 +226,8 @@ SESSION_COOKIE_HTTPONLY = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.api.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's, refused to staff whose session has not done two-factor
+        "core.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasScope"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.IdCursorPagination",
@@ -225,6 +247,8 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # the client's address for throttles: the same rule as core.net.client_ip
+    "NUM_PROXIES": LINLI_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Linli 邻里 API",
@@ -242,7 +266,9 @@ SPECTACULAR_SETTINGS = {
 # Production: Redis. Development (`make run`): kombu's filesystem transport,
 # so web, worker and beat talk without any server.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, connect_timeout=REDIS_CONNECT_TIMEOUT, read_timeout=REDIS_READ_TIMEOUT
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -254,6 +280,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT  # the Redis result backend
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_READ_TIMEOUT
+# Queuing a task from a request (a large import) gives up after one retry when the
+# broker is away, instead of Celery's default three (each up to REDIS_READ_TIMEOUT).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -297,13 +333,31 @@ ID_ENCRYPTION_KEYS = env(
 ID_HASH_KEY = env("ID_HASH_KEY", default="dev-only-id-hash-key-change-me")
 
 # --- Logging ------------------------------------------------------------------------------
+# Every handler masks whole ID numbers (core.logging.MaskIdNumbers). Django's own
+# loggers and gunicorn's (access and error, when Django loads inside a gunicorn worker)
+# are routed to the one filtered console handler; config/gunicorn.py does the same
+# for gunicorn before Django loads.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"mask_id_numbers": {"()": "core.logging.MaskIdNumbers"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_id_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # no handler of their own (Django's defaults are not filtered): up to root
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Linli's own knobs
@@ -317,9 +371,18 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LINLI_HOUSEHOLD_CODE_DAYS = env.int("LINLI_HOUSEHOLD_CODE_DAYS", default=30)
 LINLI_VERIFY_MAX_FAILURES = env.int("LINLI_VERIFY_MAX_FAILURES", default=5)
 LINLI_VERIFY_WINDOW_MINUTES = env.int("LINLI_VERIFY_WINDOW_MINUTES", default=60)
+# per client address, across accounts (unset: 4 x LINLI_VERIFY_MAX_FAILURES)
+LINLI_VERIFY_MAX_ADDRESS_FAILURES = env.int("LINLI_VERIFY_MAX_ADDRESS_FAILURES", default=0)
+# the public visitor form: how long a household's link works, and its hourly budgets
+LINLI_VISITOR_LINK_DAYS = env.int("LINLI_VISITOR_LINK_DAYS", default=30)
+LINLI_VISITOR_HOUSEHOLD_PER_HOUR = env.int("LINLI_VISITOR_HOUSEHOLD_PER_HOUR", default=10)
+LINLI_VISITOR_ADDRESS_PER_HOUR = env.int("LINLI_VISITOR_ADDRESS_PER_HOUR", default=20)
 LINLI_VISITOR_PURGE_DAYS = env.int("LINLI_VISITOR_PURGE_DAYS", default=30)
 LINLI_WELLBEING_MIN_AGE = env.int("LINLI_WELLBEING_MIN_AGE", default=80)
 LINLI_WELLBEING_GAP_HOURS = env.int("LINLI_WELLBEING_GAP_HOURS", default=48)
 LINLI_IMPORT_MAX_BYTES = env.int("LINLI_IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 LINLI_IMPORT_MAX_ROWS = env.int("LINLI_IMPORT_MAX_ROWS", default=200_000)
 LINLI_IMPORT_KEEP_HOURS = env.int("LINLI_IMPORT_KEEP_HOURS", default=24)
+LINLI_IMPORT_MAX_UNZIPPED_BYTES = env.int("LINLI_IMPORT_MAX_UNZIPPED_BYTES", default=300 * 2**20)
+LINLI_IMPORT_MAX_CELLS = env.int("LINLI_IMPORT_MAX_CELLS", default=4_000_000)
+LINLI_IMPORT_BACKGROUND_ROWS = env.int("LINLI_IMPORT_BACKGROUND_ROWS", default=5000)

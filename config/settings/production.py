@@ -8,8 +8,10 @@ so a misconfigured process stops at start-up instead of running with a default.
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.redis import redis_settings
+
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, env
+from .base import MIDDLEWARE, REDIS_CONNECT_TIMEOUT, REDIS_READ_TIMEOUT, env
 
 DEBUG = False
 
@@ -37,19 +39,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 
 REDIS_URL = _required("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "linli",
-        # passed to redis-py's connection pool: fail fast when Redis is away
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
-    }
-}
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Cache, sessions (core.sessions: the database when the cache is away), broker and
+# results, each with REDIS_CONNECT_TIMEOUT / REDIS_READ_TIMEOUT (core.redis).
+_redis = redis_settings(
+    REDIS_URL,
+    broker_url=env.str("CELERY_BROKER_URL", default=REDIS_URL),
+    result_backend=env.str("CELERY_RESULT_BACKEND", default=REDIS_URL),
+    connect_timeout=REDIS_CONNECT_TIMEOUT,
+    read_timeout=REDIS_READ_TIMEOUT,
+)
+CACHES = _redis["CACHES"]
+SESSION_ENGINE = _redis["SESSION_ENGINE"]
+CELERY_BROKER_URL = _redis["CELERY_BROKER_URL"]
+CELERY_BROKER_TRANSPORT_OPTIONS = _redis["CELERY_BROKER_TRANSPORT_OPTIONS"]
+CELERY_RESULT_BACKEND = _redis["CELERY_RESULT_BACKEND"]
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = _redis["CELERY_REDIS_SOCKET_CONNECT_TIMEOUT"]
+CELERY_REDIS_SOCKET_TIMEOUT = _redis["CELERY_REDIS_SOCKET_TIMEOUT"]
 
 # Static files: whitenoise serves the hashed, compressed files that
 # `manage.py collectstatic` wrote (the Docker image runs it at build time).

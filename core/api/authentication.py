@@ -1,8 +1,15 @@
-"""`Authorization: Api-Key <key>` for district systems.
+"""How the API knows who calls: an API key, or a browser session with two-factor done.
 
-A key authenticates as an :class:`ApiKeyPrincipal`: not a User, but something
-``core.scoping.scope_for`` understands - its scope is the key's jurisdiction.
-Failures are 401s whose ``code`` says why (unknown, revoked, expired key).
+`Authorization: Api-Key <key>` is for district systems. A key authenticates as an
+:class:`ApiKeyPrincipal`: not a User, but something ``core.scoping.scope_for``
+understands - its scope is the key's jurisdiction. Failures are 401s whose ``code``
+says why (unknown, revoked, expired key).
+
+A browser session (:class:`SessionAuthentication`, DRF's with CSRF on writes) opens the
+API to staff only once the session is OTP-verified when ``LINLI_STAFF_2FA_REQUIRED`` is
+on, the same rule as the pages (:func:`two_factor_pending`, which
+``accounts.middleware`` applies to them): otherwise a 403 asking to finish two-factor
+sign-in.
 """
 
 import hmac
@@ -19,6 +26,24 @@ from core.scoping import scope_from_grants
 
 KEYWORD = "Api-Key"
 KEY_TAG = "linli"
+
+
+def two_factor_pending(user) -> bool:
+    """Whether ``user`` must verify a second factor before staff pages and the API open.
+
+    True for a signed-in staff member or superuser whose session is not OTP-verified
+    (django-otp's ``is_verified``) while ``settings.LINLI_STAFF_2FA_REQUIRED`` is on.
+    A user object without ``is_verified`` (django-otp's middleware missing) counts as
+    not verified.
+    """
+    if not getattr(settings, "LINLI_STAFF_2FA_REQUIRED", False):
+        return False
+    if user is None or not user.is_authenticated or isinstance(user, ApiKeyPrincipal):
+        return False
+    if not (user.is_staff or user.is_superuser):
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return not (is_verified is not None and is_verified())
 
 
 class ApiKeyPrincipal:
@@ -108,3 +133,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if key.last_used_at is None or now - key.last_used_at >= resolution:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
             key.last_used_at = now
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication (CSRF enforced), refused to staff without two-factor."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and two_factor_pending(result[0]):
+            raise exceptions.PermissionDenied(
+                _("Complete two-factor sign-in before using the API from this session."),
+                code="two_factor_required",
+            )
+        return result

@@ -2,25 +2,51 @@
 
 {"error": {"status": 404, "code": "not_found", "message": "…"}}
 
-plus ``fields`` (per-field messages) on 400 and ``retry_after`` (seconds) on 429.
+plus ``fields`` (per-field messages) on 400 and ``retry_after`` (seconds) on 429 and 503.
 Messages are translated into the request's language; headers DRF sets
 (``WWW-Authenticate`` on 401, ``Retry-After`` on 429, ``Allow`` on 405) are kept.
+
+The database being away (``OperationalError``, ``InterfaceError``: the server stopped,
+restarting, unreachable) is a 503 ``unavailable`` with ``Retry-After``, not a 500.
 """
 
+import logging
 import math
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30  # what a 503 asks the client to wait
 
 
 def error_body(status_code: int, code: str, message: str, **extra) -> dict:
     return {"error": {"status": status_code, "code": code, "message": str(message), **extra}}
+
+
+def unavailable_message() -> str:
+    return _("The service is temporarily unavailable. Please try again in a moment.")
+
+
+def unavailable_response() -> JsonResponse:
+    """503 in the one error shape, with ``Retry-After``: the database is away."""
+    response = JsonResponse(
+        error_body(503, "unavailable", unavailable_message(), retry_after=RETRY_AFTER_SECONDS),
+        status=503,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _django_to_drf(exc):
@@ -47,6 +73,10 @@ def _first_code(codes) -> str:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DATABASE_ERRORS):
+        # the driver's message names hosts and ports: logged, never answered
+        log.error("database unavailable: %s: %s", exc.__class__.__name__, exc)
+        return unavailable_response()
     exc = _django_to_drf(exc)
     response = drf_exception_handler(exc, context)
     if response is None:  # not an API error: Django answers (500)
@@ -70,6 +100,8 @@ def exception_handler(exc, context):
     return response
 
 
+# It changes nothing, so a write to an unknown path gets the JSON 404, not CSRF's HTML 403.
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """404 for any path under /api/ that no endpoint answers, in the same shape.
 

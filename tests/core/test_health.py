@@ -1,6 +1,8 @@
 """/healthz (the process answers) and /readyz (database, cache, broker reachable)."""
 
 import socket
+import threading
+import time
 from contextlib import ExitStack
 from unittest import mock
 
@@ -8,6 +10,9 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, connections
 from django.test import Client, override_settings
+
+from core import health
+from core.redis import redis_cache_settings
 
 CLUSTER_HOST = "10.0.3.7:8000"  # how a probe inside the cluster addresses the pod
 
@@ -20,20 +25,18 @@ def _refused_port():
 
 
 def _unreachable_redis_cache():
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{_refused_port()}/0",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
+    return redis_cache_settings(
+        f"redis://127.0.0.1:{_refused_port()}/0", connect_timeout=0.5, read_timeout=0.5
+    )
 
 
 @pytest.fixture
 def database_down(db):
     """Every connection refuses to open a cursor, as when the server is gone.
 
-    Undone before the test database is rolled back (hence not monkeypatch).
+    Patched on the connections' classes: /readyz checks the database from a thread of
+    its own, with connections of its own. Undone before the test database is rolled
+    back (hence not monkeypatch).
     """
 
     def refuse(*args, **kwargs):
@@ -42,8 +45,8 @@ def database_down(db):
         )
 
     with ExitStack() as stack:
-        for alias in connections:
-            stack.enter_context(mock.patch.object(connections[alias], "cursor", refuse))
+        for wrapper in {type(connections[alias]) for alias in connections}:
+            stack.enter_context(mock.patch.object(wrapper, "cursor", refuse))
         yield
 
 
@@ -185,3 +188,62 @@ def test_redirect_exemption_alone_keeps_readyz_on_plain_http(production_like):
         with override_settings(SECURE_REDIRECT_EXEMPT=[]):
             response = Client().get("/readyz", HTTP_HOST="linli.example.org")
             assert response.status_code == 301
+
+
+# --- one deadline for all checks ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_readyz_runs_the_checks_at_once_under_one_deadline(client, monkeypatch, settings):
+    """A check that hangs is reported as a timeout; the probe answers anyway, in time."""
+    settings.LINLI_READYZ_DEADLINE = 0.5
+    release = threading.Event()
+
+    def hangs():
+        release.wait(10)
+
+    def slow():
+        time.sleep(0.3)
+
+    monkeypatch.setattr(
+        health,
+        "CHECKS",
+        {"database": health.check_database, "cache": hangs, "broker": slow, "other": slow},
+    )
+    started = time.monotonic()
+    try:
+        response = client.get("/readyz")
+    finally:
+        release.set()
+    elapsed = time.monotonic() - started
+    # 0.3 s each, run together: in one deadline, not the sum; the hanging one cut off
+    assert elapsed < 1.0
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["cache"]
+    assert body["checks"]["cache"] == {"ok": False, "error": "timeout"}
+    assert body["checks"]["broker"] == {"ok": True}
+    assert body["checks"]["database"] == {"ok": True}
+
+
+@pytest.mark.django_db
+def test_the_broker_check_uses_the_broker_socket_timeouts(client, monkeypatch):
+    """A broker that accepts and never answers fails the check in its read timeout."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)  # the kernel accepts; nobody ever answers
+    port = server.getsockname()[1]
+    try:
+        with override_settings(
+            CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0",
+            CELERY_BROKER_TRANSPORT_OPTIONS={"socket_connect_timeout": 0.3, "socket_timeout": 0.3},
+            LINLI_READYZ_DEADLINE=5,
+        ):
+            started = time.monotonic()
+            response = client.get("/readyz")
+            elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["error"] != "timeout"
+    assert elapsed < 2
