@@ -9,8 +9,9 @@ edits only the places under their grants; another neighbourhood's object is a
   neighbourhood(s) and may correct the committee's address and phone only.
 * PropertyCompany: a cadre sees the companies serving their estates, plus
   companies that serve no estate yet (so that a company just added can be
-  assigned to an estate); may add and change, not delete (a company may serve
-  other neighbourhoods too).
+  assigned to an estate); may add, and change only a company all of whose estates
+  are theirs - one that also serves another neighbourhood is read-only to them;
+  never delete (a company may serve other neighbourhoods too).
 * Estate, Building, Dwelling, Elevator: full management inside the scope. An
   estate may move between the neighbourhoods the cadre holds, a building between
   their estates: the change form saves the other fields, then moves the place
@@ -179,6 +180,31 @@ class PropertyCompanyAdmin(ScopedModelAdmin):
         # A company serving no estate belongs to no neighbourhood: a shared entry
         # that any cadre may pick for one of their estates.
         return Q(~Exists(Estate.objects.filter(property_company=OuterRef("pk"))))
+
+    def _all_places_are_mine(self, request, obj) -> bool:
+        """Whether every estate ``obj`` serves lies in the user's scope (none: yes).
+
+        A company that also serves another neighbourhood's estate is shared: its name
+        and contacts are that neighbourhood's too, so a cadre only reads it.
+        """
+        scope = self.get_scope(request)
+        if scope.everything:
+            return True
+        return (
+            not Estate.objects.filter(property_company=obj).exclude(Estate.scope_q(scope)).exists()
+        )
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if not allowed or obj is None:
+            return allowed
+        return self._all_places_are_mine(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        if not allowed or obj is None:
+            return allowed
+        return self._all_places_are_mine(request, obj)
 
 
 # --- estates and buildings -------------------------------------------------------------

@@ -1,8 +1,11 @@
 """Audited events of the registry: one function per event (core.AuditEvent rows)."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import record, register_actions
+from core.audit import record, record_subjects, register_actions
+
+from .models import Resident
 
 IDENTITY_REVEALED = "identity_revealed"
 RESIDENT_ANONYMISED = "resident_anonymised"
@@ -45,6 +48,41 @@ def resident_anonymised(*, actor, resident, ip=None):
     return record(actor=actor, action=RESIDENT_ANONYMISED, target=resident, ip=ip)
 
 
+def labels_anonymised(*, resident, account_id=None, actor_label: str) -> int:
+    """Rewrite the labels that name an anonymised person; returns the rows changed.
+
+    The one sanctioned rewrite of audit rows, which are otherwise never changed
+    (``core.audit``): a person who asks to be removed (个人信息保护法) must not stay
+    named in the log. The rows keep what was done, when, by whom (the actor id) and
+    to what (the target type and id); only the labels copied from the person go:
+
+    * ``target_label`` of the rows about the resident, or about one of their wellbeing
+      alerts (whose label starts with the resident's name), is recomputed from the
+      anonymised rows;
+    * ``actor_label`` of the rows made by the resident's account (``account_id``, the
+      account linked before anonymising) becomes ``actor_label``.
+
+    ``resident`` must already hold its anonymised name.
+    """
+    from core.models import AuditEvent
+
+    from .models import WellbeingAlert
+
+    changed = 0
+    targets = [(type(resident), [resident]), (WellbeingAlert, resident.wellbeing_alerts.all())]
+    for model, objects in targets:
+        content_type = ContentType.objects.get_for_model(model)
+        for obj in objects:
+            changed += AuditEvent.objects.filter(target_type=content_type, target_id=obj.pk).update(
+                target_label=str(obj)[:200]
+            )
+    if account_id is not None:
+        changed += AuditEvent.objects.filter(actor_id=account_id).update(
+            actor_label=str(actor_label)[:100]
+        )
+    return changed
+
+
 def household_moved(*, actor, old, new, moved_on):
     return record(
         actor=actor,
@@ -82,8 +120,12 @@ def registry_imported(*, actor, neighbourhood_id, rows, created, updated, filena
     )
 
 
-def registry_exported(*, actor, neighbourhood_id, rows, masked, ip=None, **details):
-    return record(
+def registry_exported(
+    *, actor, neighbourhood_id, rows, masked, ip=None, resident_ids=(), **details
+):
+    """An export; one with full values also names every resident it held (``AuditSubject``
+    rows), so each of them sees it on /me/data/."""
+    event = record(
         actor=actor,
         action=REGISTRY_EXPORTED,
         neighbourhood_id=neighbourhood_id,
@@ -92,6 +134,9 @@ def registry_exported(*, actor, neighbourhood_id, rows, masked, ip=None, **detai
         masked=masked,
         **details,
     )
+    if not masked and resident_ids:
+        record_subjects(event, model=Resident, ids=resident_ids)
+    return event
 
 
 def verification_revoked(*, actor, resident, account_id, ip=None):

@@ -17,14 +17,17 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from buildings.models import Dwelling
 from buildings.placebound import PlaceBound
+from core.audit import actor_label
 from core.crypto import cipher, keyed_hash
 from core.models import TimeStampedModel
 from core.text import name_search_keys
@@ -42,9 +45,22 @@ def identifier_hash(id_type: str, number: str) -> str:
 
 def history_user(request=None, **kwargs):
     """Who made a change, for simple-history: the signed-in person, or None for an API
-    key (a district system is not a User; its requests carry an ApiKeyPrincipal)."""
+    key (a district system is not a User; its requests carry an ApiKeyPrincipal, which
+    :func:`_name_the_api_key` writes into the change reason instead)."""
     user = getattr(request, "user", None)
     return user if isinstance(user, models.Model) else None
+
+
+@receiver(pre_create_historical_record)
+def _name_the_api_key(sender, history_instance, **kwargs):
+    """A change made with an API key names the key ("API key <name> (<prefix>)") as the
+    history's change reason, unless the change gave a reason of its own."""
+    if history_instance.history_change_reason:
+        return
+    request = getattr(HistoricalRecords.context, "request", None)
+    principal = getattr(request, "user", None)
+    if getattr(principal, "api_key", None) is not None:
+        history_instance.history_change_reason = actor_label(principal)
 
 
 class Gender(models.TextChoices):
@@ -146,6 +162,12 @@ class Household(PlaceBound, TimeStampedModel):
     @property
     def is_current(self) -> bool:
         return self.moved_out is None
+
+
+# A household has at most one current head (户主): one current member whose relation
+# is "head" (moved-out and anonymised members are the past). residents.rules.settle_head
+# is the rule the writers apply; this constraint is its guard in the database.
+HEAD_CONSTRAINT = "resident_one_current_head"
 
 
 class ResidentQuerySet(models.QuerySet):
@@ -253,6 +275,12 @@ class Resident(PlaceBound, TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["id_hash"], condition=~Q(id_hash=""), name="resident_unique_id_hash"
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(relation="head", moved_out__isnull=True, anonymised_at__isnull=True),
+                name=HEAD_CONSTRAINT,
+                violation_error_message=_("A household has one head (户主)."),
             ),
         ]
         indexes = [

@@ -12,6 +12,8 @@ import datetime
 import re
 from collections.abc import Iterable
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,11 +22,12 @@ from django.utils.translation import gettext as _
 from accounts.services import user_set_verified
 from accounts.validators import normalise_mobile
 from buildings.models import Dwelling
+from core.text import clean_text
 
 from .. import events
 from ..idnumbers import parse_id_number
 from ..models import CareTag, Household, IdType, Relation, Resident
-from ..models.registry import identifier_hash
+from ..models.registry import HEAD_CONSTRAINT, identifier_hash
 from ..permissions import require_full_identity
 from ..rules import (
     FORMER_HEAD_NEEDS_RELATION,
@@ -74,6 +77,23 @@ def normalise_phone(value: str) -> str:
     )
 
 
+def identifier_unusable_message() -> str:
+    """The one answer for a document number that is taken, wherever its holder lives.
+
+    The same words whether the person is in the caller's places or elsewhere, so that
+    no answer (API, admin, pages, the importer's dry run) tells whether a number is
+    registered outside the caller's scope, or where.
+    """
+    return _(
+        "This document number cannot be used here. Check the number; if it is right, "
+        "search the registry for the person."
+    )
+
+
+def _duplicate_identifier() -> ValidationError:
+    return ValidationError({"id_number": identifier_unusable_message()}, code="duplicate")
+
+
 def _check_unique_identifier(id_type: str, number: str, exclude_pk=None) -> None:
     if not number:
         return
@@ -81,10 +101,7 @@ def _check_unique_identifier(id_type: str, number: str, exclude_pk=None) -> None
     if exclude_pk:
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
-        raise ValidationError(
-            {"id_number": _("A resident with this document number is already registered.")},
-            code="duplicate",
-        )
+        raise _duplicate_identifier()
 
 
 def _apply_identity(resident: Resident, id_type: str, id_number: str) -> None:
@@ -97,7 +114,8 @@ def _apply_identity(resident: Resident, id_type: str, id_number: str) -> None:
 
 
 def validate_resident_name(name: str) -> str:
-    name = (name or "").strip()
+    """A person's name, normalised (``core.text.clean_text``), or ValidationError on ``name``."""
+    name = clean_text(name, field="name")
     if not name:
         raise ValidationError({"name": _("Enter the resident's name.")})
     if len(name) > 50:
@@ -112,11 +130,10 @@ def _save(resident: Resident) -> Resident:
                 exclude=["household", "dwelling", "building", "estate", "neighbourhood", "user"]
             )
             resident.save()
-    except IntegrityError:  # a concurrent insert of the same identifier
-        raise ValidationError(
-            {"id_number": _("A resident with this document number is already registered.")},
-            code="duplicate",
-        ) from None
+    except IntegrityError as exc:  # a concurrent insert of the same identifier, or head
+        if HEAD_CONSTRAINT in str(exc):
+            raise ValidationError({"relation": _HEAD_MESSAGES[SEVERAL_HEADS]()}) from None
+        raise _duplicate_identifier() from None
     return resident
 
 
@@ -132,7 +149,12 @@ def household_create(
     notes: str = "",
     by=None,
 ) -> Household:
-    household = Household(dwelling=dwelling, tenure=tenure, moved_in=moved_in, notes=notes)
+    household = Household(
+        dwelling=dwelling,
+        tenure=tenure,
+        moved_in=moved_in,
+        notes=clean_text(notes, field="notes", multiline=True),
+    )
     household.full_clean(exclude=["head", "building", "estate", "neighbourhood"])
     household.save()
     return household
@@ -147,6 +169,8 @@ def household_update(*, household: Household, by=None, **changes) -> Household:
     unknown = set(changes) - HOUSEHOLD_UPDATABLE
     if unknown:
         raise TypeError(f"household_update cannot change {sorted(unknown)}")
+    if "notes" in changes:
+        changes["notes"] = clean_text(changes["notes"], field="notes", multiline=True)
     for field, value in changes.items():
         setattr(household, field, value)
     household.full_clean(exclude=["head", "dwelling", "building", "estate", "neighbourhood"])
@@ -191,7 +215,9 @@ def household_set_head(
     decision = _headship(household=household, members=members, field="head")
     household.head = resident
     household.save(update_fields=["head", "updated_at"])
-    for member in (resident, former):
+    # The former head first: a household never holds two heads, not even for a moment
+    # (the database refuses it: HEAD_CONSTRAINT).
+    for member in (former, resident):
         if member is not None and member.relation != decision.relations[member.pk]:
             member.relation = decision.relations[member.pk]
             member.save()
@@ -263,7 +289,7 @@ def resident_create(
         nationality=(nationality or "CN").upper(),
         lives_alone=lives_alone,
         moved_in=moved_in or household.moved_in,
-        notes=notes,
+        notes=clean_text(notes, field="notes", multiline=True),
     )
     _apply_identity(resident, id_type, id_number)
     resident.set_phone(normalise_phone(phone))
@@ -295,6 +321,8 @@ def resident_update(
         raise TypeError(f"resident_update cannot change {sorted(unknown)}")
     if "name" in changes:
         changes["name"] = validate_resident_name(changes["name"])
+    if "notes" in changes:
+        changes["notes"] = clean_text(changes["notes"], field="notes", multiline=True)
     becomes_head = False
     if changes.get("relation") and changes["relation"] != resident.relation:
         household = resident.household
@@ -383,13 +411,15 @@ def resident_anonymise(*, resident: Resident, by, ip: str | None = None) -> Resi
     """Remove a person who asks to be removed (个人信息保护法), keeping statistics.
 
     Kept: place, gender, birth year, residence status, care tags, dates.
-    Removed: name, identifiers, phone, notes, account link, and the change
-    history that held them.
+    Removed: name, identifiers, phone, notes, account link, the change history that
+    held them, and the name where logs copied it: the audit log's labels
+    (``events.labels_anonymised``) and the admin's history of the person.
     """
     if resident.anonymised_at is not None:
         return resident
+    account_id = resident.user_id
     resident.history.all().delete()
-    resident.name = _("Anonymised resident")
+    resident.name = str(_("Anonymised resident"))
     resident.set_identifier(resident.id_type, "")
     resident.set_phone("")
     resident.notes = ""
@@ -401,4 +431,8 @@ def resident_anonymise(*, resident: Resident, by, ip: str | None = None) -> Resi
     resident.anonymised_at = timezone.now()
     resident.save()
     events.resident_anonymised(actor=by, resident=resident, ip=ip)
+    events.labels_anonymised(resident=resident, account_id=account_id, actor_label=resident.name)
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Resident), object_id=str(resident.pk)
+    ).update(object_repr=resident.name)
     return resident
