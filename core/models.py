@@ -1,7 +1,8 @@
-"""Models every app uses and no app owns: base mixins and API keys."""
+"""Models every app uses and no app owns: base mixins, API keys, the audit log, table jobs."""
 
 import hashlib
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -136,6 +137,84 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    @classmethod
+    def scope_q(cls, scope):
+        return scope.q(neighbourhood="neighbourhood_id")
+
+
+class AuditSubject(models.Model):
+    """One person or object an audit event was about, when an event covers many at once
+    (a full-values export lists every resident it contained). Ids only: what they were is
+    the rows' own business; written with the event, in bulk (``core.audit.record_subjects``)."""
+
+    event = models.ForeignKey(
+        AuditEvent, on_delete=models.CASCADE, related_name="subjects", verbose_name=_("event")
+    )
+    target_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", verbose_name=_("object type")
+    )
+    target_id = models.PositiveBigIntegerField(_("object id"))
+
+    class Meta:
+        verbose_name = _("audit event subject")
+        verbose_name_plural = _("audit event subjects")
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.event_id}: {self.target_type_id}/{self.target_id}"
+
+
+class TableJob(models.Model):
+    """A table import run by a Celery worker, for its progress page (``core.tables.jobs``).
+
+    It belongs to the user who started it (anyone else's is a 404) and to the
+    neighbourhood it was started in; it holds counts and a summary, never a cell of the
+    file (the file stays encrypted in the pending uploads until the job is done).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=50)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    neighbourhood_id = models.BigIntegerField(
+        _("neighbourhood id"), null=True, blank=True, db_index=True
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    upload_token = models.CharField(max_length=32, blank=True, editable=False)
+    filename = models.CharField(_("file"), max_length=200, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("table job")
+        verbose_name_plural = _("table jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
 
     @classmethod
     def scope_q(cls, scope):

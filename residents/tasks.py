@@ -1,11 +1,13 @@
 """Celery tasks of the registry (Celery autodiscovers this module). Each is a thin,
 idempotent wrapper around a service: a re-run or a retry does nothing twice.
-Scheduled by beat (``CELERY_BEAT_SCHEDULE`` in settings)."""
+Scheduled by beat (``CELERY_BEAT_SCHEDULE`` in settings), or, for a big import, queued
+by the import's confirm page."""
 
 from celery import shared_task
 
 PURGE_VISITORS_TASK = "residents.purge_visitor_declarations"
 WELLBEING_TASK = "residents.raise_wellbeing_alerts"
+IMPORT_TASK = "residents.import_registry_job"
 
 
 @shared_task(name=PURGE_VISITORS_TASK, ignore_result=True)
@@ -27,3 +29,13 @@ def raise_wellbeing_alerts() -> int:
     from residents.services.wellbeing import raise_wellbeing_alerts as raise_alerts
 
     return raise_alerts()
+
+
+@shared_task(name=IMPORT_TASK, ignore_result=True)
+def import_registry_job(job_id: int) -> None:
+    """Save a big registry file for its import job (``core.TableJob``), started by the
+    import's confirm page once the job is committed. The service claims the job first:
+    a second delivery does nothing."""
+    from residents.registry_io import run_import_job
+
+    run_import_job(job_id)

@@ -9,7 +9,7 @@
 
 from django.urls import include, path
 
-from .views import alerts, imports, me, reports, verification, visitors
+from .views import alerts, imports, me, reports, search, verification, visitors
 
 registry_patterns = [
     # 智慧报表 (smart reports)
@@ -53,12 +53,15 @@ registry_patterns = [
     path("import/", imports.import_start, name="import"),
     path("import/template.xlsx", imports.import_template, name="import_template"),
     path("import/done/", imports.import_done, name="import_done"),
+    path("import/jobs/<str:token>/", imports.import_job, name="import_job"),
     path("import/<str:token>/", imports.import_preview, name="import_preview"),
     path("import/<str:token>/errors.xlsx", imports.import_errors, name="import_errors"),
     path("import/<str:token>/confirm/", imports.import_confirm, name="import_confirm"),
     path("import/<str:token>/cancel/", imports.import_cancel, name="import_cancel"),
     path("export/", imports.export_page, name="export"),
     path("export/residents.xlsx", imports.export_download, name="export_download"),
+    # the search boxes post here: a whole ID number never reaches a URL
+    path("search/", search.search, name="search"),
 ]
 
 me_patterns = [

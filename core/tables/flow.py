@@ -9,6 +9,14 @@
    nothing; cancel discards it. A pending upload belongs to its user: another
    user's token, an unknown or an expired one is the same 404.
 
+A file is parsed and checked once for its preview: the outcome is kept, encrypted,
+next to the upload (:meth:`PendingUploads.store_outcome`), and the preview page and
+the errors workbook read it back. Only confirming checks again, since the registry
+may have changed meanwhile. A file with more rows than ``background_rows()`` is saved
+by the caller's Celery task (``start_job`` with a :class:`core.models.TableJob`'s id,
+see :mod:`core.tables.jobs`): the confirm request returns at once, to a progress page
+that refreshes itself and ends on the done page.
+
 The caller's pages stay thin: they authorise, then hand over to an :class:`ImportFlow`
 built once with the caller's functions, templates and URL names. ``check`` and
 ``save`` return a :class:`TableOutcome` (or a subclass with the caller's counts).
@@ -16,12 +24,15 @@ built once with the caller's functions, templates and URL names. ``check`` and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -30,6 +41,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import client_ip
 
+from .jobs import job_create, job_for, job_live
 from .uploads import PendingUploads, Upload
 from .xlsx import XLSX_CONTENT_TYPE, XlsxBook
 
@@ -62,6 +74,19 @@ class TableOutcome:
     @property
     def bad_rows(self) -> int:
         return len({error.row for error in self.errors if error.row})
+
+
+def outcome_data(outcome: TableOutcome) -> dict:
+    """An outcome as JSON-ready data, to be kept with its upload."""
+    return dataclasses.asdict(outcome)
+
+
+def outcome_from(cls: type[TableOutcome], data: dict) -> TableOutcome:
+    """The outcome :func:`outcome_data` kept (``TypeError`` / ``ValueError`` if damaged)."""
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    values = {key: value for key, value in data.items() if key in names}
+    values["errors"] = [RowError(**error) for error in values.get("errors", ())]
+    return cls(**values)
 
 
 def errors_workbook(outcome: TableOutcome) -> bytes:
@@ -112,6 +137,11 @@ class ImportFlow:
     filename=, ip=)`` saves all or nothing and returns an outcome with ``saved``;
     ``summary(outcome)`` is what the done page needs (kept in the session).
     URL names take the token as their one argument where they need it.
+
+    Saving in the background needs ``start_job`` (enqueues the caller's task with a
+    job's id), ``background_rows`` (more rows than this go to it), ``job_kind``,
+    ``job_url`` and ``job_template`` (the progress page); ``job_neighbourhood(user)``
+    is the neighbourhood a job is filed under. The task calls the same ``save``.
     """
 
     uploads: PendingUploads
@@ -126,6 +156,14 @@ class ImportFlow:
     errors_filename: Callable[[], str]
     session_key: str
     errors_shown: int = 500
+    outcome_class: type[TableOutcome] = TableOutcome
+    start_job: Callable[[int], object] | None = None
+    background_rows: Callable[[], int] = lambda: 5000
+    job_kind: str = ""
+    job_url: str = ""
+    job_template: str = ""
+    job_neighbourhood: Callable[..., int | None] = lambda user: None
+    refresh_seconds: int = 2
 
     def form(self, request=None) -> UploadForm:
         if request is not None and request.method == "POST":
@@ -155,24 +193,79 @@ class ImportFlow:
         }
         return render(request, self.preview_template, context, status=status)
 
-    def preview(self, request, upload: Upload):
+    def keep_outcome(self, user, token: str, outcome: TableOutcome) -> None:
+        self.uploads.store_outcome(user=user, token=token, outcome=outcome_data(outcome))
+
+    def outcome(self, request, upload: Upload) -> TableOutcome:
+        """The checked outcome of an upload: the one kept with it, or checked now and kept."""
+        kept = self.uploads.load_outcome(user=request.user, token=upload.token)
+        if kept is not None:
+            try:
+                return outcome_from(self.outcome_class, kept)
+            except (TypeError, ValueError):
+                pass  # kept by an older version: check again
         outcome = self.check(user=request.user, data=upload.data, filename=upload.filename)
-        return self.render_preview(request, upload, outcome)
+        self.keep_outcome(request.user, upload.token, outcome)
+        return outcome
+
+    def preview(self, request, upload: Upload):
+        return self.render_preview(request, upload, self.outcome(request, upload))
 
     def errors(self, request, upload: Upload) -> HttpResponse:
-        outcome = self.check(user=request.user, data=upload.data, filename=upload.filename)
+        outcome = self.outcome(request, upload)
         return xlsx_response(errors_workbook(outcome), self.errors_filename())
 
     def confirm(self, request, upload: Upload):
+        if self.start_job is not None:
+            checked = self.outcome(request, upload)
+            if checked.rows > self.background_rows():
+                return self.confirm_in_background(request, upload, checked)
         outcome = self.save(
             user=request.user, data=upload.data, filename=upload.filename, ip=client_ip(request)
         )
         if not outcome.saved:  # the data changed since the preview, or the file is bad
+            self.keep_outcome(request.user, upload.token, outcome)
             return self.render_preview(request, upload, outcome, status=400)
         self.uploads.discard(user=request.user, token=upload.token)
         request.session[self.session_key] = self.summary(outcome)
         messages.success(request, _("The file was imported."))
         return redirect(self.done_url)
+
+    def confirm_in_background(self, request, upload: Upload, checked: TableOutcome):
+        """Hand a big file to the caller's task; the request returns at once."""
+        job, created = job_create(
+            kind=self.job_kind,
+            user=request.user,
+            upload_token=upload.token,
+            filename=upload.filename,
+            rows_total=checked.rows,
+            neighbourhood_id=self.job_neighbourhood(request.user),
+            ip=client_ip(request),
+        )
+        if created:  # the worker must find the job's row: start it once it is committed
+            transaction.on_commit(partial(self.start_job, job.pk))
+        return redirect(self.job_url, token=job.token)
+
+    def job_page(self, request, token):
+        """A job's progress; once done, its summary goes to the done page."""
+        job = job_for(user=request.user, token=token, kind=self.job_kind)
+        if job is None:  # unknown or someone else's: the same answer
+            raise Http404
+        if job.status == job.Status.DONE:
+            request.session[self.session_key] = job.result
+            messages.success(request, _("The file was imported."))
+            return redirect(self.done_url)
+        live = job_live(job)
+        context = {
+            "job": job,
+            "live": live,
+            "percent": min(100, live["done"] * 100 // live["total"]) if live["total"] else 0,
+            "refresh_seconds": 0 if job.finished else self.refresh_seconds,
+            "retry_token": job.upload_token
+            if job.upload_token and self.uploads.exists(user=request.user, token=job.upload_token)
+            else "",
+        }
+        return render(request, self.job_template, context)
 
     def cancel(self, request, upload: Upload):
         self.uploads.discard(user=request.user, token=upload.token)

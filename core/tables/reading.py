@@ -4,9 +4,15 @@ CSV comes as UTF-8 (with or without BOM), UTF-16 or GBK as Excel in China saves 
 the encoding is detected, the delimiter (comma, tab, semicolon) guessed from the first
 line. The header row is searched for among the first rows (a sheet may start with a
 title line): the first row naming at least ``TableSpec.min_known`` known columns.
-Blank rows are skipped; the file's size and number of rows are limited. What the
-columns are is the caller's: a :class:`TableSpec` maps header spellings to column
-keys and names the required ones.
+Blank rows are skipped. What the columns are is the caller's: a :class:`TableSpec`
+maps header spellings to column keys and names the required ones.
+
+A file is limited before and while it is read, so that a small upload cannot cost
+minutes or gigabytes (a "zip bomb"): its size as uploaded; for a workbook, before
+openpyxl opens it, the sum of its members' uncompressed sizes and each large
+member's compression ratio (``zipfile`` never inflates a member past the size the
+archive states); while reading, the number of columns looked at, the length of each
+cell kept, the number of rows and of cells (rows × the columns used).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -48,6 +55,13 @@ class TableSpec:
     no_rows_message: str  # shown when the header has nothing under it
     max_bytes: int = 30 * 1024 * 1024
     max_rows: int = 200_000
+    # A workbook's members once inflated, all together; the ratio any member over
+    # RATIO_FLOOR bytes may be compressed by (a real sheet stays far below it).
+    max_unzipped_bytes: int = 300 * 1024 * 1024
+    max_ratio: int = 100
+    max_cell_chars: int = 2000  # the longest cell kept
+    max_cells: int = 4_000_000  # data rows × the columns used
+    max_columns: int = 256  # columns read from the left of each row
     min_known: int = 3  # known headers that make a row the header row
     header_search_rows: int = 10
     default_headers: dict[str, str] = field(default_factory=dict)  # key -> header
@@ -107,15 +121,57 @@ def read_table(data: bytes, spec: TableSpec) -> Table:
     return table
 
 
+RATIO_FLOOR = 1024 * 1024  # members smaller than this may be compressed by any ratio
+
+
+def _damaged() -> str:
+    return _("This file could not be read as an Excel workbook (.xlsx); it may be damaged.")
+
+
+def check_archive(data: bytes, spec: TableSpec) -> None:
+    """Refuse a workbook that would inflate beyond the spec's limits, before it is opened."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise TableFileError(_damaged()) from exc
+    too_big = _(
+        "Unpacked, this workbook would take more than %(size)s MB. Remove what the import "
+        "does not need (pictures, other sheets, empty formatted rows) or split it into "
+        "several files."
+    ) % {"size": spec.max_unzipped_bytes // (1024 * 1024)}
+    total = 0
+    for member in members:
+        total += member.file_size
+        if total > spec.max_unzipped_bytes:
+            raise TableFileError(too_big)
+        if member.file_size > RATIO_FLOOR and (
+            member.compress_size <= 0 or member.file_size / member.compress_size > spec.max_ratio
+        ):
+            raise TableFileError(
+                _(
+                    "This workbook is compressed far more than a spreadsheet can be "
+                    "(%(name)s would grow more than %(ratio)s times); it is not imported. "
+                    "Save it again in Excel or as CSV, then upload that."
+                )
+                % {"name": member.filename[:60], "ratio": spec.max_ratio}
+            )
+
+
 def _read_xlsx(data: bytes, spec: TableSpec) -> Table:
-    damaged = _("This file could not be read as an Excel workbook (.xlsx); it may be damaged.")
+    check_archive(data, spec)
+    damaged = _damaged()
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds of error for a damaged file
         raise TableFileError(damaged) from exc
     try:
         for sheet in book.worksheets:
-            table = find_table("XLSX", sheet.iter_rows(values_only=True), spec)
+            # The size a sheet declares is not trusted: rows are as long as their cells,
+            # and never longer than the columns a spec looks at.
+            sheet.reset_dimensions()
+            rows = sheet.iter_rows(values_only=True, max_col=spec.max_columns)
+            table = find_table("XLSX", rows, spec)
             if table is not None:
                 return table
     except TableFileError:
@@ -166,6 +222,7 @@ def find_table(kind: str, rows: Iterable, spec: TableSpec) -> Table | None:
     for number, cells in enumerate(rows, start=1):
         if number > spec.header_search_rows:
             return None
+        cells = cells[: spec.max_columns]
         keys = [
             lookup.get(normalise_key(cell_text(cell))) if not is_blank(cell) else None
             for cell in cells
@@ -200,16 +257,35 @@ def find_table(kind: str, rows: Iterable, spec: TableSpec) -> Table | None:
             % {"columns": "、".join(missing)}
         )
     width = max(positions.values()) + 1
+    max_rows = min(spec.max_rows, spec.max_cells // width)
+    longest = spec.max_cell_chars
     data_rows = []
     for number, cells in enumerate(rows, start=header_number + 1):
         cells = tuple(cells[:width])
         if all(is_blank(cell) for cell in cells):
             continue
-        if len(data_rows) >= spec.max_rows:
+        if len(data_rows) >= max_rows:
+            if max_rows == spec.max_rows:
+                raise TableFileError(
+                    _("The file has more than %(limit)s rows; split it into several files.")
+                    % {"limit": f"{spec.max_rows:,}"}
+                )
             raise TableFileError(
-                _("The file has more than %(limit)s rows; split it into several files.")
-                % {"limit": f"{spec.max_rows:,}"}
+                _(
+                    "The file has more than %(limit)s cells (rows × columns used); split it "
+                    "into several files."
+                )
+                % {"limit": f"{spec.max_cells:,}"}
             )
+        for index, cell in enumerate(cells):
+            if cell.__class__ is str and len(cell) > longest:
+                raise TableFileError(
+                    _(
+                        "Row %(row)s, column %(column)s holds more than %(limit)s characters; "
+                        "no cell of this table is that long. Check the file."
+                    )
+                    % {"row": number, "column": get_column_letter(index + 1), "limit": longest}
+                )
         data_rows.append((number, cells))
     if not data_rows:
         raise TableFileError(spec.no_rows_message)

@@ -10,7 +10,8 @@ relation is 户主 its head. The modules, by what they do:
 * :mod:`.households` - households and their heads (``residents.rules.settle_head``);
 * :mod:`.planning` - the :class:`Planner` that puts these together, and the result;
 * :mod:`.applying` - the bulk writes of a plan without errors;
-* :mod:`.importing` - the entry points: :func:`plan_import`, :func:`import_registry`;
+* :mod:`.importing` - the entry points: :func:`plan_import`, :func:`import_registry`, and
+  :func:`run_import_job` for the big files a Celery task saves;
 * :mod:`.export` - the export and the import template (``core.tables.xlsx``);
 * :mod:`.uploads` - files waiting between preview and confirmation.
 """
@@ -26,12 +27,20 @@ from .columns import (
     RELATION_NAMES,
     STATUS_NAMES,
     Column,
+    background_rows,
     max_rows,
     max_upload_bytes,
     read_registry_table,
 )
 from .export import export_values, template_workbook, write_export
-from .importing import import_registry, import_summary, plan_import, save_import
+from .importing import (
+    JOB_KIND,
+    import_registry,
+    import_summary,
+    plan_import,
+    run_import_job,
+    save_import,
+)
 from .planning import ImportResult, Planner
 from .uploads import (
     UPLOADS,
@@ -51,11 +60,13 @@ __all__ = [
     "ID_TYPE_NAMES",
     "ImportFileError",
     "ImportResult",
+    "JOB_KIND",
     "Planner",
     "RELATION_NAMES",
     "RowError",
     "STATUS_NAMES",
     "UPLOADS",
+    "background_rows",
     "errors_workbook",
     "export_values",
     "import_registry",
@@ -66,6 +77,7 @@ __all__ = [
     "purge_expired_uploads",
     "read_registry_table",
     "read_table",
+    "run_import_job",
     "save_import",
     "template_workbook",
     "upload_discard",

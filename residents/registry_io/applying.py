@@ -59,8 +59,12 @@ class Applying:
         user = self.user if getattr(self.user, "pk", None) else None
         self._insert_households(user)
         self._moves()
-        self._insert_residents(user)
+        # Changes before inserts, and within the changes those who stop being head of
+        # household first: a household never holds two heads, not even between two
+        # statements (the database refuses it; PostgreSQL checks a unique index row by
+        # row).
         self._update_residents(user, now)
+        self._insert_residents(user)
         self._write_tags()
         self._set_heads(user, now)
         self._audit(filename=filename, ip=ip)
@@ -165,6 +169,12 @@ class Applying:
 
     def _update_residents(self, user, now) -> None:
         rows = [row for row in self.rows if row.existing and row.changes]
+        becoming_head = [row for row in rows if row.final_relation == Relation.HEAD]
+        others = [row for row in rows if row.final_relation != Relation.HEAD]
+        self._update_rows(others, user, now)
+        self._update_rows(becoming_head, user, now)
+
+    def _update_rows(self, rows: list[PlannedRow], user, now) -> None:
         failures = []
         for chunk in chunks(rows):
             instances = Resident.objects.in_bulk([row.resident_id for row in chunk])

@@ -34,6 +34,22 @@ def max_rows() -> int:
     return int(getattr(settings, "LINLI_IMPORT_MAX_ROWS", 200_000))
 
 
+def max_unzipped_bytes() -> int:
+    """Most a workbook may take unpacked (settings.LINLI_IMPORT_MAX_UNZIPPED_BYTES, 300 MB)."""
+    return int(getattr(settings, "LINLI_IMPORT_MAX_UNZIPPED_BYTES", 300 * 1024 * 1024))
+
+
+def max_cells() -> int:
+    """Most cells (rows × columns used) in one file (settings.LINLI_IMPORT_MAX_CELLS, 4M)."""
+    return int(getattr(settings, "LINLI_IMPORT_MAX_CELLS", 4_000_000))
+
+
+def background_rows() -> int:
+    """Files with more rows than this are saved by a Celery task, with a progress page
+    (settings.LINLI_IMPORT_BACKGROUND_ROWS, default 5,000)."""
+    return int(getattr(settings, "LINLI_IMPORT_BACKGROUND_ROWS", 5000))
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -271,6 +287,8 @@ def table_spec() -> TableSpec:
         no_rows_message=_("The file has a header row but no residents under it."),
         max_bytes=max_upload_bytes(),
         max_rows=max_rows(),
+        max_unzipped_bytes=max_unzipped_bytes(),
+        max_cells=max_cells(),
         default_headers={column.key: column.header for column in COLUMNS},
     )
 

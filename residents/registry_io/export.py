@@ -4,13 +4,14 @@
 with the one XLSX writer (``core.tables.xlsx``: safe text cells), so an export with
 full values can be imported again and reads back unchanged. Identifiers are masked
 unless the user holds ``residents.view_full_identity`` and asks for full values;
-every export writes an audit record.
+every export writes an audit record, and one with full values names each resident it
+held (so the resident sees it on /me/data/).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
@@ -166,9 +167,12 @@ def write_export(*, user, queryset, full: bool = False, fileobj, ip: str | None 
     sheet = book.sheet(SHEET_TITLE, widths=[column.width for column in COLUMNS])
     sheet.append([column.header for column in COLUMNS])
     counts: Counter = Counter()
+    contained: defaultdict[int | None, list[int]] = defaultdict(list)  # full values: who
     for resident in queryset.iterator(chunk_size=EXPORT_CHUNK):
         sheet.append(export_values(resident, full=full))
         counts[resident.neighbourhood_id] += 1
+        if full:
+            contained[resident.neighbourhood_id].append(resident.pk)
     book.save(fileobj)
     if not counts:
         scope = scope_for(user, MANAGE)
@@ -176,6 +180,11 @@ def write_export(*, user, queryset, full: bool = False, fileobj, ip: str | None 
         counts[only] = 0
     for neighbourhood_id, rows in sorted(counts.items(), key=lambda item: item[0] or 0):
         events.registry_exported(
-            actor=user, neighbourhood_id=neighbourhood_id, rows=rows, masked=not full, ip=ip
+            actor=user,
+            neighbourhood_id=neighbourhood_id,
+            rows=rows,
+            masked=not full,
+            ip=ip,
+            resident_ids=contained.get(neighbourhood_id, ()),
         )
     return sum(counts.values())

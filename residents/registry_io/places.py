@@ -19,6 +19,7 @@ from core.tables.cells import cell_text
 
 from ..models import Resident
 from ..rules import IMPORT_FIELDS
+from ..services.registry import identifier_unusable_message
 from .rows import chunks
 
 _BUILDING_SUFFIX = re.compile(r"(号楼|号|幢|栋|座|楼)$")
@@ -64,11 +65,15 @@ def _building_candidates(text: str) -> list[str]:
     return found
 
 
-def _outside(label: str) -> str:
-    return _(
-        "“%(place)s” is not in a place you manage: you can only import residents of your own "
-        "neighbourhood."
-    ) % {"place": label}
+def _no_estate(name: str) -> str:
+    return _("There is no estate called “%(name)s”.") % {"name": name}
+
+
+def _no_building(estate: str, building: str) -> str:
+    return _("Estate “%(estate)s” has no building “%(building)s”.") % {
+        "estate": estate,
+        "building": building,
+    }
 
 
 class PlacePlanning:
@@ -80,8 +85,9 @@ class PlacePlanning:
         names = sorted({row.place_text[0] for row in rows})
         found: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for chunk in chunks(names):
-            # Unscoped on purpose: to tell an estate outside the user's places from an
-            # unknown one. Only estate ids and neighbourhood ids are read.
+            # Unscoped, so that an estate reached through a building grant is found; an
+            # estate outside the user's places is then reported as unknown, exactly like
+            # one that does not exist (an answer never tells what exists elsewhere).
             for pk, name, neighbourhood_id in Estate.objects.filter(name__in=chunk).values_list(
                 "pk", "name", "neighbourhood_id"
             ):
@@ -110,10 +116,8 @@ class PlacePlanning:
                     "Several estates in your places are called “%(name)s”; ask the "
                     "administrator to make their names distinct."
                 ) % {"name": name}
-            elif candidates:
-                estate_of[name] = _outside(name)
-            else:
-                estate_of[name] = _("There is no estate called “%(name)s”.") % {"name": name}
+            else:  # none, or only outside the user's places: the same answer
+                estate_of[name] = _no_estate(name)
         estate_ids = sorted({v for v in estate_of.values() if isinstance(v, int)})
         buildings: dict[tuple[int, str], tuple[int, int]] = {}
         for chunk in chunks(estate_ids):
@@ -152,12 +156,7 @@ class PlacePlanning:
                 None,
             )
             if building is None:
-                self.error(
-                    row,
-                    "building",
-                    _("Estate “%(estate)s” has no building “%(building)s”.")
-                    % {"estate": estate_text, "building": building_text},
-                )
+                self.error(row, "building", _no_building(estate_text, building_text))
                 continue
             room = room_text.upper().removesuffix("室")
             place = dwellings.get((building[0], room))
@@ -169,8 +168,8 @@ class PlacePlanning:
                     % {"estate": estate_text, "building": building_text, "room": room_text},
                 )
                 continue
-            if not self.scope.covers(**place.ids):
-                self.error(row, "room", _outside(f"{estate_text} {building_text} {room_text}"))
+            if not self.scope.covers(**place.ids):  # a building outside the user's grants
+                self.error(row, "building", _no_building(estate_text, building_text))
                 continue
             row.place = place
 
@@ -181,7 +180,9 @@ class PlacePlanning:
         matched = []
         for chunk in chunks(hashes):
             # Unscoped on purpose: a document number is unique in the whole registry,
-            # so a person registered elsewhere must be refused, not duplicated.
+            # so a person registered elsewhere must be refused, not duplicated - with the
+            # services' one message for a number that cannot be used, which does not say
+            # whether (or where) it is registered.
             for values in Resident.objects.filter(id_hash__in=chunk).values_list(
                 *SNAPSHOT, named=True
             ):
@@ -193,14 +194,7 @@ class PlacePlanning:
                     values.neighbourhood_id,
                 )
                 if not self.scope.covers(**place.ids):
-                    self.error(
-                        row,
-                        "id_number",
-                        _(
-                            "A resident with this document number is registered in a place "
-                            "you do not manage."
-                        ),
-                    )
+                    self.error(row, "id_number", identifier_unusable_message())
                     continue
                 row.existing = values
                 row.resident_id = values.pk

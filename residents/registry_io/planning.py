@@ -36,6 +36,7 @@ from .rows import PlannedRow, RowParsing
 # How many new and changed rows the preview shows, and resident ids kept for the result page.
 SAMPLE_SIZE = 20
 RESULT_IDS = 200
+PROGRESS_EVERY = 500  # rows checked between two progress reports
 
 
 @dataclass
@@ -68,9 +69,10 @@ def _field_labels() -> dict[str, str]:
 class Planner(RowParsing, PlacePlanning, HouseholdPlanning, Applying):
     """Checks a table against the registry as ``user`` may change it, then applies it."""
 
-    def __init__(self, *, user, table: Table, today: datetime.date | None = None):
+    def __init__(self, *, user, table: Table, today: datetime.date | None = None, progress=None):
         self.user = user
         self.table = table
+        self.progress = progress  # progress(done=, total=): rows checked so far
         self.today = today or timezone.localdate()
         self.scope = scope_for(user, MANAGE)
         self.errors: list[RowError] = []
@@ -104,7 +106,7 @@ class Planner(RowParsing, PlacePlanning, HouseholdPlanning, Applying):
     def plan(self) -> Planner:
         self._cells = dict(self.table.rows)
         self._lookups()
-        self.rows = [self._parse(number, cells) for number, cells in self.table.rows]
+        self.rows = self._parse_all()
         self._duplicates()
         self._places()
         self._existing()
@@ -113,6 +115,17 @@ class Planner(RowParsing, PlacePlanning, HouseholdPlanning, Applying):
         self._diff()
         self.errors.sort(key=lambda error: (error.row, len(error.letter), error.letter))
         return self
+
+    def _parse_all(self) -> list[PlannedRow]:
+        if self.progress is None:
+            return [self._parse(number, cells) for number, cells in self.table.rows]
+        total, rows = len(self.table.rows), []
+        for index, (number, cells) in enumerate(self.table.rows):
+            if index % PROGRESS_EVERY == 0:
+                self.progress(done=index, total=total)
+            rows.append(self._parse(number, cells))
+        self.progress(done=total, total=total)
+        return rows
 
     # --- across rows
     def _duplicates(self) -> None:

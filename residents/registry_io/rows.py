@@ -4,7 +4,8 @@
 that turns a row's cells into a :class:`PlannedRow` (``None``: the cell is blank, keep
 what the registry holds), reporting each bad cell as a row error. The values go
 through the services' own normalisers (``normalise_identifier``: GB 11643 and
-document numbers; ``normalise_phone``; ``validate_resident_name``).
+document numbers; ``normalise_phone``; ``validate_resident_name``); the place cells are
+checked by ``core.text``'s rule for text (no control or invisible characters).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.tables.cells import cell_text, is_blank
 from core.tables.reading import normalise_key
-from core.text import name_search_keys
+from core.text import name_search_keys, text_problem
 
 from ..idnumbers import mask_id_number
 from ..models import CareTag, Gender, IdType, Relation, ResidenceStatus
@@ -148,10 +149,14 @@ class RowParsing:
 
         # the place
         place = tuple(text(key) for key in ("estate", "building", "room"))
+        usable = True
         for key, value in zip(("estate", "building", "room"), place, strict=True):
             if not value:
                 self.error(row, key, _("This cell is required."))
-        if all(place):
+            elif (problem := text_problem(value)) is not None:
+                self.error(row, key, problem)
+                usable = False
+        if all(place) and usable:
             row.place_text = place
 
         # name

@@ -1,7 +1,7 @@
 """What Linli holds about the signed-in person (个人信息保护法): their record with masked
-identifiers, their household, the visitors they declared, who saw their full ID number,
-their verification tries. The /me/ pages and the downloads read it from here, in a fixed
-number of queries."""
+identifiers, their household, the visitors they declared, who saw their full ID number
+(shown in the admin, or in a full-values export), their verification tries. The /me/
+pages and the downloads read it from here, in a fixed number of queries."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from core.models import AuditEvent
+from core.models import AuditEvent, AuditSubject
 
 from .. import events
 from ..models import Household, Resident, VerificationAttempt, VisitorDeclaration
@@ -24,6 +24,7 @@ ATTEMPTS_SHOWN = 50
 
 ACTION_LABELS = {
     events.IDENTITY_REVEALED: gettext_lazy("Your full ID or phone number was shown"),
+    events.REGISTRY_EXPORTED: gettext_lazy("Your full ID and phone number were in an export"),
     events.RESIDENT_VERIFIED: gettext_lazy("Account verified"),
     VERIFICATION_REVOKED: gettext_lazy("Verification revoked"),
     events.HOUSEHOLD_CODE_ISSUED: gettext_lazy("Household code issued"),
@@ -32,6 +33,7 @@ ACTION_LABELS = {
     events.RESIDENT_ANONYMISED: gettext_lazy("Record anonymised"),
     VISITOR_LINK_ROTATED: gettext_lazy("Visitor link replaced"),
 }
+EXPORTED_FIELDS = ("id_number", "phone")  # what a full-values export shows in full
 FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": pgettext_lazy("person", "phone")}
 
 
@@ -135,13 +137,21 @@ def collect_my_data(user) -> dict:
             for m in members
         ],
     }
-    about = Q(target_type=ContentType.objects.get_for_model(Resident), target_id=resident.pk) | Q(
-        target_type=ContentType.objects.get_for_model(Household), target_id=household.pk
+    resident_type = ContentType.objects.get_for_model(Resident)
+    # events about the record or the household, and those that covered many people at
+    # once with this one among them (a full-values export): one query
+    among = AuditSubject.objects.filter(target_type=resident_type, target_id=resident.pk)
+    about = (
+        Q(target_type=resident_type, target_id=resident.pk)
+        | Q(target_type=ContentType.objects.get_for_model(Household), target_id=household.pk)
+        | Q(pk__in=among.values("event_id"))
     )
     for event in AuditEvent.objects.filter(about).order_by("-created_at", "-id")[
         :AUDIT_EVENTS_SHOWN
     ]:
         fields = event.params.get("fields") if isinstance(event.params, dict) else None
+        if event.action == events.REGISTRY_EXPORTED:
+            fields = EXPORTED_FIELDS
         data["audit_events"].append(
             {
                 "when": _datetime(event.created_at),

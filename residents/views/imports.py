@@ -4,7 +4,10 @@ Import is three steps: upload (the file is kept server-side, encrypted, for a da
 most), a dry-run preview of what would be created, updated or left unchanged with
 every bad row, then a confirmation that checks the same file again and saves it in
 one transaction, or nothing. A pending upload belongs to the user who sent it:
-anyone else's token is a 404.
+anyone else's token is a 404. The file is checked once for the preview (the outcome is
+kept with the upload); a file of more than ``LINLI_IMPORT_BACKGROUND_ROWS`` rows is
+saved by a Celery task while a progress page refreshes itself (another user's job is a
+404 too).
 
 Export writes the residents the filters select (within the viewer's scope) to XLSX.
 Its filters take the same query parameters as the registry admin's resident list
@@ -23,7 +26,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,9 +47,12 @@ from ..registry_io import (
     COLUMNS,
     GENDER_NAMES,
     ID_TYPE_NAMES,
+    JOB_KIND,
     RELATION_NAMES,
     STATUS_NAMES,
     UPLOADS,
+    ImportResult,
+    background_rows,
     import_summary,
     max_upload_bytes,
     plan_import,
@@ -54,9 +60,10 @@ from ..registry_io import (
     template_workbook,
     write_export,
 )
-from ..search import resident_search_q
+from ..search import query_without_id_numbers, resident_search_q
 from ..selectors import residents_visible_to
 from ..selectors.registry import AGE_BANDS, age_band_q
+from ..tasks import import_registry_job
 
 PAGE_SIZE = 50
 # Selects list every estate / building in scope up to these many (a district user types ids).
@@ -66,7 +73,18 @@ MAX_CHOICES = 300
 DENIED = gettext_lazy("Import and export are for the residents' committee.")
 
 
-# The upload -> preview -> confirm steps (core.tables.flow), for the registry.
+def _start_import_job(job_id: int) -> None:
+    import_registry_job.delay(job_id)
+
+
+def _job_neighbourhood(user) -> int | None:
+    """The neighbourhood an import job is filed under: the user's, if they manage one."""
+    ids = scope_for(user, MANAGE).neighbourhood_ids
+    return next(iter(ids)) if len(ids) == 1 else None
+
+
+# The upload -> preview -> confirm steps (core.tables.flow), for the registry; files of
+# more than background_rows() rows are saved by a Celery task, with a progress page.
 FLOW = ImportFlow(
     uploads=UPLOADS,
     check=plan_import,
@@ -79,6 +97,13 @@ FLOW = ImportFlow(
     preview_template="residents/import_preview.html",
     errors_filename=lambda: f"导入错误-{timezone.localdate():%Y%m%d}.xlsx",
     session_key="linli_import_result",
+    outcome_class=ImportResult,
+    start_job=_start_import_job,
+    background_rows=background_rows,
+    job_kind=JOB_KIND,
+    job_url="registry:import_job",
+    job_template="residents/import_job.html",
+    job_neighbourhood=_job_neighbourhood,
 )
 
 
@@ -165,6 +190,14 @@ def import_cancel(request, token):
 
 @staff_page(MANAGE, denied=DENIED)
 @require_GET
+def import_job(request, token):
+    """A big import's progress (its user's only); it refreshes itself, then ends on the
+    done page."""
+    return FLOW.job_page(request, token)
+
+
+@staff_page(MANAGE, denied=DENIED)
+@require_GET
 def import_done(request):
     summary = FLOW.done_summary(request)
     if not summary:
@@ -196,7 +229,7 @@ class ExportFilterForm(forms.Form):
     q = forms.CharField(
         label=gettext_lazy("Search"),
         required=False,
-        max_length=50,
+        max_length=80,  # a whole ID number arrives as its search token (residents.search)
         help_text=gettext_lazy("Name (张三, zhangsan or zs), last 4 digits of a phone or ID."),
     )
     estate__id__exact = forms.IntegerField(label=gettext_lazy("Estate"), required=False)
@@ -318,6 +351,9 @@ class ExportFilterForm(forms.Form):
 @staff_page(MANAGE, denied=DENIED)
 @require_GET
 def export_page(request):
+    swapped = query_without_id_numbers(request.GET)
+    if swapped is not None:  # a whole ID number leaves the URL (residents.search)
+        return HttpResponseRedirect(f"{request.path}?{swapped.urlencode()}")
     form = ExportFilterForm(request.GET or None, user=request.user)
     context = {"form": form, "page_obj": None, "query": form.query_without()}
     if form.is_bound and not form.is_valid():
@@ -333,6 +369,9 @@ def export_page(request):
 def export_download(request):
     """The selected residents as XLSX. Full values only by POST, with the permission."""
     data = request.POST if request.method == "POST" else request.GET
+    swapped = query_without_id_numbers(request.GET) if request.method == "GET" else None
+    if swapped is not None:  # a whole ID number leaves the URL (residents.search)
+        return HttpResponseRedirect(f"{request.path}?{swapped.urlencode()}")
     wants_full = request.method == "POST" and data.get("full") in ("on", "1", "true")
     if wants_full:
         require_full_identity(request.user)

@@ -2,6 +2,8 @@
 
 import datetime
 import io
+import os
+import zipfile
 
 import pytest
 from django.utils import translation
@@ -226,3 +228,120 @@ def test_pending_uploads_are_per_user_and_kind(settings, tmp_path):
     assert hotline.load(user=one, token="not-a-token") is None
     hotline.discard(user=one, token=token)
     assert hotline.load(user=one, token=token) is None
+
+
+# --- bombs: small uploads that would cost minutes or gigabytes ----------------------------------
+
+
+def _sheet_xml(rows, *, dimension=None) -> bytes:
+    """A sheet of inline-string rows (what a hand-made bomb uses: no shared strings)."""
+    head = '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    if dimension:
+        head += f'<dimension ref="{dimension}"/>'
+    body = []
+    for number, cells in enumerate(rows, start=1):
+        body.append(f'<row r="{number}">')
+        body.extend(
+            f'<c r="{chr(65 + index)}{number}" t="inlineStr"><is><t>{value}</t></is></c>'
+            for index, value in enumerate(cells)
+        )
+        body.append("</row>")
+    return (head + "<sheetData>" + "".join(body) + "</sheetData></worksheet>").encode()
+
+
+def workbook_with(sheet: bytes | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    """An openpyxl workbook whose first sheet's XML is replaced by ``sheet``, plus members."""
+    book = Workbook()
+    book.active.append(["名称", "电话"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if sheet is not None and member.filename == "xl/worksheets/sheet1.xml":
+                data = sheet
+            target.writestr(member.filename, data)
+        for name, data in (extra or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.fixture
+def openpyxl_never_opens(monkeypatch):
+    import core.tables.reading as reading
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("openpyxl opened a file the limits should have refused")
+
+    monkeypatch.setattr(reading, "load_workbook", refuse)
+
+
+def test_a_member_compressed_beyond_any_spreadsheet_is_refused_before_opening(
+    openpyxl_never_opens,
+):
+    # 400 rows of 20,000 characters: 8 MB of sheet in a few kilobytes
+    sheet = _sheet_xml([("名称", "电话"), *[("x" * 20_000, "1")] * 400])
+    data = workbook_with(sheet)
+    assert len(data) < 100_000
+    with pytest.raises(TableFileError, match="compressed far more") as error:
+        read_table(data, SPEC)
+    assert "xl/worksheets/sheet1.xml" in str(error.value)
+
+
+def test_the_unpacked_size_of_all_members_is_limited_before_opening(openpyxl_never_opens):
+    # incompressible members: the ratio is fine, the sum is not
+    data = workbook_with(extra={f"xl/media/image{i}.png": os.urandom(700_000) for i in range(3)})
+    with pytest.raises(TableFileError, match="more than 2 MB"):
+        read_table(data, spec(max_unzipped_bytes=2 * 1024 * 1024))
+
+
+def test_a_workbook_within_the_limits_still_reads(monkeypatch):
+    data = workbook_with(
+        _sheet_xml([("名称", "电话"), ("张三", "13800138000")]),
+        extra={"xl/media/image1.png": os.urandom(300_000)},
+    )
+    assert names(read_table(data, spec(max_unzipped_bytes=1024 * 1024))) == ["张三"]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_an_overlong_cell_stops_the_reading_with_its_row_and_column(kind):
+    rows = [("名称", "电话"), ("张三", "1"), ("李四", "2" * 2001)]
+    if kind == "xlsx":
+        data = workbook_with(_sheet_xml(rows))
+    else:
+        data = "\n".join(",".join(row) for row in rows).encode()
+    with pytest.raises(TableFileError, match="Row 3, column B holds more than 2,?000 characters"):
+        read_table(data, SPEC)
+    assert len(read_table(data, spec(max_cell_chars=2001)).rows) == 2
+
+
+def test_the_number_of_cells_is_limited():
+    # 2 rows x 3 columns used (名称, 电话, 地址) = 6 cells
+    with pytest.raises(TableFileError, match="more than 5 cells"):
+        read_table(CSV.encode(), spec(max_cells=5))
+    assert len(read_table(CSV.encode(), spec(max_cells=6)).rows) == 2
+
+
+def test_a_sheets_declared_size_is_not_trusted(monkeypatch):
+    """A sheet claiming A1:XFD1048576 would be padded to 16,384 columns and a million rows."""
+    import core.tables.reading as reading
+
+    seen = {"rows": 0, "widest": 0}
+    real_find_table = reading.find_table
+
+    def counting(kind, rows, spec):
+        def counted():
+            for cells in rows:
+                seen["rows"] += 1
+                seen["widest"] = max(seen["widest"], len(cells))
+                yield cells
+
+        return real_find_table(kind, counted(), spec)
+
+    monkeypatch.setattr(reading, "find_table", counting)
+    sheet = _sheet_xml([("名称", "电话"), ("张三", "1")], dimension="A1:XFD1048576")
+    table = read_table(workbook_with(sheet), SPEC)
+    assert names(table) == ["张三"]
+    assert seen["rows"] <= 2 and seen["widest"] <= 256

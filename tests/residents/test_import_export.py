@@ -273,7 +273,7 @@ def test_a_person_registered_in_another_neighbourhood_is_refused(world):
     result = plan_import(user=world.a.cadre, data=xlsx(rows))
     [error] = result.errors
     assert (error.row, error.column) == (2, "证件号码")
-    assert "do not manage" in error.message
+    assert "cannot be used here" in error.message  # not where: tests/residents/test_oracles.py
 
 
 def test_excel_numbers_masked_ids_and_id_mismatches(world):
@@ -852,3 +852,87 @@ def test_the_column_help_is_punctuated_in_chinese(world, login):
     assert not re.search(r"[\u4e00-\u9fff]\. ", html)
     english = client.get(reverse("registry:import"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Relation to head: 户主、" in english
+
+
+# --- one parse per upload, and bombs refused ----------------------------------------------------
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Count the registry reader's calls (every parse of an uploaded file goes through it)."""
+    from residents.registry_io import importing
+
+    calls = []
+    real = importing.read_registry_table
+
+    def counting(data):
+        calls.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(importing, "read_registry_table", counting)
+    return calls
+
+
+def test_the_preview_and_the_errors_workbook_parse_the_file_once(world, login, reads):
+    rows = family(world.a, size=3)
+    rows[2]["证件号码"] = "110101"  # a bad row, so there is an errors workbook
+    token = upload_store(user=world.a.cadre, filename="bad.xlsx", data=xlsx(rows))
+    client = login(world.a.cadre)
+    for _ in range(2):
+        page = client.get(reverse("registry:import_preview", args=[token]))
+        assert page.status_code == 200 and "data-import-errors" in page.content.decode()
+    workbook = client.get(reverse("registry:import_errors", args=[token]))
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    assert [cell.value for cell in sheet[2]][0] == 4  # the bad row, as Excel numbers it
+    assert len(reads) == 1
+    # the kept outcome is encrypted like the file
+    for name in default_storage.listdir(f"imports/{world.a.cadre.pk}")[1]:
+        with default_storage.open(f"imports/{world.a.cadre.pk}/{name}") as handle:
+            stored = handle.read()
+        assert "王".encode() not in stored and b"110101" not in stored
+    # confirming checks again (the registry may have changed since)
+    assert client.post(reverse("registry:import_confirm", args=[token])).status_code == 400
+    assert len(reads) == 2 and Resident.objects.count() == 0
+
+
+def test_a_good_file_is_parsed_once_for_its_preview_and_once_to_save(world, login, reads):
+    token = upload_store(user=world.a.cadre, filename="ok.xlsx", data=xlsx(family(world.a)))
+    client = login(world.a.cadre)
+    for _ in range(3):
+        page = client.get(reverse("registry:import_preview", args=[token]))
+        assert "data-import-created>3<" in page.content.decode()
+    assert len(reads) == 1
+    assert client.post(reverse("registry:import_confirm", args=[token])).status_code == 302
+    assert len(reads) == 2 and Resident.objects.count() == 3
+
+
+def _workbook_with_member(data: bytes, name: str, content: bytes) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for member in source.infolist():
+            target.writestr(member.filename, source.read(member.filename))
+        target.writestr(name, content)
+    return out.getvalue()
+
+
+def test_registry_uploads_are_limited_unpacked_and_per_cell(world, settings):
+    import os
+
+    data = xlsx([person(world.a, "张三")])
+    padded = _workbook_with_member(data, "xl/media/image1.png", os.urandom(1_500_000))
+    assert plan_import(user=world.a.cadre, data=padded).ok
+    settings.LINLI_IMPORT_MAX_UNZIPPED_BYTES = 1024 * 1024
+    assert "Unpacked" in plan_import(user=world.a.cadre, data=padded).file_error
+
+    long_name = xlsx([person(world.a, "张" * 2500)])
+    result = plan_import(user=world.a.cadre, data=long_name)
+    assert "Row 2, column D holds more than" in result.file_error
+
+    settings.LINLI_IMPORT_MAX_CELLS = 16  # the registry's 16 columns: one row
+    two = xlsx([person(world.a, "张三"), person(world.a, "李四", 与户主关系="配偶")])
+    assert "cells" in plan_import(user=world.a.cadre, data=two).file_error
