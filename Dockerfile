@@ -32,9 +32,6 @@ USER linli
 
 EXPOSE 8000
 
-# Workers: gunicorn reads WEB_CONCURRENCY. The 120 s timeout leaves room for a
-# cadre's 100,000-row registry import (about 45 s measured, see bench/README.md). X-Forwarded-Proto is trusted from any
-# peer because only the TLS proxy can reach this port (see docs/deployment.md).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--forwarded-allow-ips", "*", "--worker-tmp-dir", "/dev/shm", "--timeout", "120", \
-     "--access-logfile", "-", "--error-logfile", "-"]
+# config/gunicorn.py: bind, workers (WEB_CONCURRENCY), the 120 s timeout, trusted
+# X-Forwarded-Proto, and logging through the ID-number mask (core.logging).
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]

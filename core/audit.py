@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 
-from .models import AuditEvent
+from .models import AuditEvent, AuditSubject
+from .net import client_ip  # noqa: F401 - the views' import: the client behind trusted proxies
+
+SUBJECT_BATCH = 5000
 
 # action code -> translated label, filled by each app's events.py (register_actions)
 _ACTION_LABELS: dict[str, object] = {}
@@ -32,9 +35,15 @@ def action_label(code: str) -> str:
     return str(_ACTION_LABELS.get(code, code))
 
 
-def client_ip(request) -> str | None:
-    """The client's address as the outermost trusted proxy saw it (REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+def actor_label(actor) -> str:
+    """Who acted, for people: a user's name, or "API key <name> (<prefix>)" for a request
+    made with an API key (``core.api.authentication.ApiKeyPrincipal``), which is no User."""
+    if actor is None:
+        return ""
+    api_key = getattr(actor, "api_key", None)
+    if api_key is not None:
+        return f"API key {api_key.name} ({api_key.prefix})"[:100]
+    return str(actor)[:100]
 
 
 def record(
@@ -42,7 +51,7 @@ def record(
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=str(actor)[:100] if actor is not None else "",
+        actor_label=actor_label(actor),
         action=action,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=getattr(target, "pk", None),
@@ -53,3 +62,15 @@ def record(
         ip_address=ip,
         params=params,
     )
+
+
+def record_subjects(event: AuditEvent, *, model, ids) -> int:
+    """Note the ``model`` rows (by id) one event was about, in bulk; returns how many.
+
+    For an event that covers many people at once, such as a full-values export. Only
+    an ``events.py`` calls it, right after :func:`record`.
+    """
+    target_type = ContentType.objects.get_for_model(model)
+    rows = [AuditSubject(event=event, target_type=target_type, target_id=pk) for pk in ids]
+    AuditSubject.objects.bulk_create(rows, batch_size=SUBJECT_BATCH)
+    return len(rows)

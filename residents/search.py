@@ -5,6 +5,13 @@
   initials start with them (张三 / zhangsan / zs).
 * Four characters of digits (or three digits and X): last 4 of the phone or ID number.
 * A whole valid ID number: exact match by keyed hash, never by decrypting.
+
+A whole ID number must never travel in a URL (it would reach access logs, browser
+history and Referer headers): the search boxes POST to ``registry:search``, which
+swaps it for its search token (:func:`search_token`, ``idh:`` and the number's keyed
+hash) and redirects to the list with ``?q=<token>``; this search accepts the token.
+A GET that still carries a whole number is redirected with the token in its place
+(:func:`query_without_id_numbers`), and the API answers it with a 400.
 """
 
 from __future__ import annotations
@@ -22,6 +29,39 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"^[a-z]+$")
 _SUFFIX = re.compile(r"^\d{3}[\dX]$")
 _DOC = re.compile(r"^[A-Z0-9]{5,20}$")
+TOKEN_PREFIX = "idh:"  # noqa: S105 - a search token's prefix, not a secret
+_TOKEN = re.compile(r"^idh:([0-9a-f]{64})$")
+
+
+def whole_id_number(term: str) -> str | None:
+    """The normalised ID number if ``term`` is a whole valid one (spaces ignored), else None."""
+    upper = (term or "").replace(" ", "").strip().upper()
+    if len(upper) != 18:
+        return None
+    try:
+        return parse_id_number(upper).number
+    except ValidationError:
+        return None
+
+
+def search_token(term: str) -> str:
+    """``term`` with a whole ID number swapped for its opaque search token; else unchanged."""
+    number = whole_id_number(term)
+    if number is None:
+        return term
+    return TOKEN_PREFIX + identifier_hash(IdType.RESIDENT_ID, number)
+
+
+def query_without_id_numbers(query, names=("q",)):
+    """A copy of ``query`` (a QueryDict) with whole ID numbers in ``names`` swapped for
+    tokens, or None if there was none to swap."""
+    found = [name for name in names if any(whole_id_number(v) for v in query.getlist(name))]
+    if not found:
+        return None
+    query = query.copy()
+    for name in found:
+        query.setlist(name, [search_token(v) for v in query.getlist(name)])
+    return query
 
 
 def resident_search_q(term: str, prefix: str = "") -> Q:
@@ -31,17 +71,16 @@ def resident_search_q(term: str, prefix: str = "") -> Q:
     if not term:
         return Q()
     p = prefix
+    token = _TOKEN.match(term)
+    if token:
+        return Q(**{f"{p}id_hash": token.group(1)})
     compact = term.replace(" ", "")
     upper = compact.upper()
     if _CJK.search(term):
         return Q(**{f"{p}name__contains": compact})
-    if len(upper) == 18:
-        try:
-            number = parse_id_number(upper).number
-        except ValidationError:
-            pass
-        else:
-            return Q(**{f"{p}id_hash": identifier_hash(IdType.RESIDENT_ID, number)})
+    number = whole_id_number(upper)
+    if number is not None:
+        return Q(**{f"{p}id_hash": identifier_hash(IdType.RESIDENT_ID, number)})
     if _SUFFIX.match(upper):
         return Q(**{f"{p}id_last4": upper}) | Q(**{f"{p}phone_last4": upper})
     if re.fullmatch(r"1[3-9]\d{9}", compact):  # a whole mobile number: by its keyed hash

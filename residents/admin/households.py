@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,7 @@ from core.admin_history import ScopedHistoryAdmin
 from core.admin_scoping import ScopedTabularInline
 
 from ..models import Household, Resident
-from ..search import resident_search_q
+from ..search import query_without_id_numbers, resident_search_q
 from ..selectors.registry import current_member_count
 from .filters import MovedOutFilter, ScopedBuildingFilter
 from .forms import HouseholdAdminForm
@@ -104,6 +105,12 @@ class HouseholdAdmin(ServiceFormAdminMixin, ScopedHistoryAdmin):
 
     def safely_get_queryset(self, request):
         return super().safely_get_queryset(request).annotate(member_total=current_member_count())
+
+    def changelist_view(self, request, extra_context=None):
+        swapped = query_without_id_numbers(request.GET)
+        if swapped is not None:  # a whole ID number leaves the URL (residents.search)
+            return HttpResponseRedirect(f"{request.path}?{swapped.urlencode()}")
+        return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -18,7 +19,7 @@ from core.admin_history import ScopedHistoryAdmin
 
 from ..models import IdType, Resident
 from ..permissions import may_see_full_identity
-from ..search import resident_search_q
+from ..search import query_without_id_numbers, resident_search_q
 from ..services import resident_mark_moved_out
 from . import views
 from .filters import AgeBandFilter, MovedOutFilter, ScopedBuildingFilter
@@ -152,6 +153,9 @@ class ResidentAdmin(ResidentDisplayMixin, ServiceFormAdminMixin, ScopedHistoryAd
         return queryset.filter(resident_search_q(search_term)), False
 
     def changelist_view(self, request, extra_context=None):
+        swapped = query_without_id_numbers(request.GET)
+        if swapped is not None:  # a whole ID number leaves the URL (residents.search)
+            return HttpResponseRedirect(f"{request.path}?{swapped.urlencode()}")
         extra_context = dict(extra_context or {})
         try:  # the Excel pages (residents/urls_imports.py)
             import_url, export_url = reverse("registry:import"), reverse("registry:export")

@@ -3,7 +3,9 @@
 Place filters take an id and do not validate it against the database: an id
 outside the caller's scope simply matches nothing. ``search`` is the registry's
 one search box (``residents.search.resident_search_q``): name, pinyin, initials,
-last 4 digits of a phone or ID number, or a whole ID number (by keyed hash).
+last 4 digits of a phone or ID number, or a search token (``idh:...``). A whole ID
+number in the query string is refused (400): it would reach the access log. Clients
+POST it to ``/api/v1/residents/search/`` (or ``/households/search/``) instead.
 """
 
 from django import forms
@@ -15,8 +17,34 @@ from django_filters import rest_framework as filters
 from buildings.api.filters import IdFilter
 
 from ..models import Household, ResidenceStatus, Resident
-from ..search import resident_search_q
+from ..search import resident_search_q, whole_id_number
 from ..selectors.reports import AGE_LIMIT, birth_date_bounds
+
+
+class SearchField(forms.CharField):
+    """The one search box, as a query parameter: never a whole ID number."""
+
+    def __init__(self, *args, search_endpoint: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.search_endpoint = search_endpoint
+
+    def validate(self, value):
+        super().validate(value)
+        if value and whole_id_number(value):
+            raise forms.ValidationError(
+                _(
+                    "Do not put a whole ID number in a URL: send it in the body of a POST "
+                    "to %(endpoint)s."
+                ),
+                code="id_number_in_url",
+                params={"endpoint": self.search_endpoint},
+            )
+
+
+class SearchFilter(filters.CharFilter):
+    """``search``; ``search_endpoint`` (passed on to the field) names where to POST instead."""
+
+    field_class = SearchField
 
 
 class MovedOutFilter(filters.BooleanFilter):
@@ -51,9 +79,13 @@ class ResidentFilter(filters.FilterSet):
     age_max = AgeFilter(
         method="filter_age", label=_("aged at most (years)"), min_value=0, max_value=AGE_LIMIT
     )
-    search = filters.CharFilter(
+    search = SearchFilter(
         method="filter_search",
-        label=_("name, pinyin or initials, last 4 digits of a phone or ID number, or a whole ID"),
+        label=_(
+            "name, pinyin or initials, last 4 digits of a phone or ID number, or a search "
+            "token; a whole ID number goes by POST to /api/v1/residents/search/"
+        ),
+        search_endpoint="/api/v1/residents/search/",
     )
 
     class Meta:
@@ -105,8 +137,10 @@ class HouseholdFilter(filters.FilterSet):
     moved_out = MovedOutFilter(
         field_name="moved_out", label=_("true: moved out only; false: current households only")
     )
-    search = filters.CharFilter(
-        method="filter_search", label=_("finds households by a member (same as residents' search)")
+    search = SearchFilter(
+        method="filter_search",
+        label=_("finds households by a member (same as residents' search)"),
+        search_endpoint="/api/v1/households/search/",
     )
 
     class Meta:

@@ -7,9 +7,15 @@
   ``LINLI_HOUSEHOLD_CODE_DAYS`` (30) days.
 * A signed-in resident proves who they are (:func:`verification_attempt`) with
   the code, their name and the last 4 characters of their ID number. A failure
-  says nothing about which part was wrong. Failures are limited per account and
-  per address (``LINLI_VERIFY_MAX_FAILURES`` = 5 per ``LINLI_VERIFY_WINDOW_MINUTES``
-  = 60); every try is a ``VerificationAttempt`` row.
+  says nothing about which part was wrong. Failures are limited per account
+  (``LINLI_VERIFY_MAX_FAILURES`` = 5 per ``LINLI_VERIFY_WINDOW_MINUTES`` = 60) and,
+  more loosely, per address (``LINLI_VERIFY_MAX_ADDRESS_FAILURES``, 4 times the
+  account limit: neighbours share addresses, so one account's failures never lock
+  out another's); every try is a ``VerificationAttempt`` row. The address is the
+  client's behind the trusted proxies (``core.net.client_ip``). Counting and
+  recording are atomic: a try locks its account row, and on PostgreSQL a
+  transaction-scoped advisory lock on its address, so parallel tries cannot all
+  pass the check before any is recorded.
 * The cadre can revoke an unused code (:func:`household_code_revoke`) and undo a
   verification (:func:`verification_revoke`). All of it is audited.
 """
@@ -17,13 +23,14 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -75,6 +82,11 @@ def code_days() -> int:
 
 def max_failures() -> int:
     return int(getattr(settings, "LINLI_VERIFY_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+
+
+def address_max_failures() -> int:
+    default = 4 * max_failures()
+    return int(getattr(settings, "LINLI_VERIFY_MAX_ADDRESS_FAILURES", default) or default)
 
 
 def failure_window() -> datetime.timedelta:
@@ -182,9 +194,8 @@ def household_code_revoke(*, code: HouseholdCode, by) -> HouseholdCode:
 # --- verifying ------------------------------------------------------------------------
 
 
-def _retry_at(failures) -> datetime.datetime | None:
-    """When the oldest failure that keeps the count at the limit leaves the window."""
-    limit = max_failures()
+def _retry_at(failures, limit: int) -> datetime.datetime | None:
+    """When the oldest failure that keeps the count at ``limit`` leaves the window."""
     times = sorted(failures)
     if len(times) < limit:
         return None
@@ -198,11 +209,29 @@ def verification_retry_at(
     now = now or timezone.now()
     since = now - failure_window()
     failed = VerificationAttempt.objects.filter(succeeded=False, created_at__gt=since)
-    waits = [_retry_at(failed.filter(user=user).values_list("created_at", flat=True))]
+    waits = [
+        _retry_at(failed.filter(user=user).values_list("created_at", flat=True), max_failures())
+    ]
     if ip:
-        waits.append(_retry_at(failed.filter(ip_address=ip).values_list("created_at", flat=True)))
+        by_address = failed.filter(ip_address=ip).values_list("created_at", flat=True)
+        waits.append(_retry_at(by_address, address_max_failures()))
     waits = [w for w in waits if w is not None and w > now]
     return max(waits) if waits else None
+
+
+def _lock_tries(user: User, ip: str | None) -> None:
+    """Serialise the tries of one account, and of one address (inside a transaction).
+
+    The account's row is locked; an address has no row, so on PostgreSQL a
+    transaction-scoped advisory lock keyed by it is taken (always after the account's,
+    so two tries never wait on each other crosswise).
+    """
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    if ip and connection.vendor == "postgresql":
+        digest = hashlib.sha256(f"linli:verify-address:{ip}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -244,21 +273,23 @@ def verification_attempt(
     does not match, ``ValidationError`` when the account is already verified.
     """
     now = now or timezone.now()
-    if user.verified or Resident.objects.filter(user=user).exists():
-        raise ValidationError(_("Your account is already verified."), code="already_verified")
-    retry_at = verification_retry_at(user=user, ip=ip, now=now)
-    if retry_at is not None:
-        raise VerificationRateLimited(retry_at)
-
     id_last4 = normalise_code(id_last4)
     digest = code_hash(code) if len(normalise_code(code)) == CODE_LENGTH else None
-    resident = None
     with transaction.atomic():
+        # the check, the try and its record are one step per account and per address
+        _lock_tries(user, ip)
+        user.refresh_from_db(fields=["verified"])
+        if user.verified or Resident.objects.filter(user=user).exists():
+            raise ValidationError(_("Your account is already verified."), code="already_verified")
+        retry_at = verification_retry_at(user=user, ip=ip, now=now)
+        if retry_at is not None:
+            raise VerificationRateLimited(retry_at)
         row = (
             HouseholdCode.objects.select_for_update().filter(code_hash=digest).first()
             if digest
             else None
         )
+        resident = None
         if row is not None and _usable_at(row, now) and len(id_last4) == 4:
             resident = _find_resident(row, name or "", id_last4)
         if resident is not None:
@@ -273,7 +304,9 @@ def verification_attempt(
             )
             events.resident_verified(actor=user, resident=resident, ip=ip)
             return resident
-    VerificationAttempt.objects.create(user=user, ip_address=ip, succeeded=False, created_at=now)
+        VerificationAttempt.objects.create(
+            user=user, ip_address=ip, succeeded=False, created_at=now
+        )
     raise VerificationFailed()
 
 

@@ -1,15 +1,21 @@
 """外来人员信息申报: visitors staying in a household, declared by them or by a resident.
 
-* Each current household has a visitor link, ``/visit/<token>/``: a signed value
-  (``django.core.signing``, salt :data:`LINK_SALT`) naming the household and the
-  link's generation. The household's verified residents see it on ``/me/`` and
-  can replace it (:func:`visitor_link_rotate`), which makes every earlier link
-  invalid. The generation is ``Household.visitor_link_generation`` (0 before
-  any replacement); the ``visitor_link_rotated`` audit event only records who
-  replaced it and when, and is never read back.
+* Each current household has a visitor link, ``/visit/<token>/``: an opaque token
+  (AES-GCM with a key derived from SECRET_KEY, salt :data:`LINK_SALT`) sealing the
+  household, the link's generation and the day it was given out; it works for
+  ``LINLI_VISITOR_LINK_DAYS`` (30) days after that. The household's verified
+  residents see a fresh one on ``/me/`` (with its last day) and can replace it
+  (:func:`visitor_link_rotate`), which makes every earlier link invalid. The
+  generation is ``Household.visitor_link_generation`` (0 before any replacement);
+  the ``visitor_link_rotated`` audit event only records who replaced it and when,
+  and is never read back.
 * :func:`visitor_declare` validates and stores a declaration: the document
   number like residents' (``normalise_identifier``), encrypted, with its last 4
-  characters for masked display; the phone the same way.
+  characters for masked display; the phone the same way. Through the public link
+  it is rate limited: ``LINLI_VISITOR_ADDRESS_PER_HOUR`` (20) posts per client
+  address (cache; not counted while the cache is down) and
+  ``LINLI_VISITOR_HOUSEHOLD_PER_HOUR`` (10) declarations per household (counted in
+  the database under the household's row lock).
 * Cadres confirm or reject declarations (:func:`visitor_declaration_review`,
   audited); the lists are read in ``residents.selectors.visitors``.
 * :func:`visitor_declarations_purge` (daily, Celery) blanks the personal fields
@@ -18,17 +24,25 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
+import struct
 
-from django.core import signing
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from buildings.models import add_years
 from core.crypto import cipher
+from core.text import clean_text
 
 from .. import events
 from ..models import Household, IdType, VisitorDeclaration
@@ -36,6 +50,13 @@ from ..selectors.visitors import purge_days
 from .registry import normalise_identifier, normalise_phone
 
 LINK_SALT = "residents.visitor-link"
+DEFAULT_LINK_DAYS = 30
+# household id, link generation, day of issue (proleptic ordinal)
+_PAYLOAD = struct.Struct(">QII")
+# the public form's budgets: declarations per household and posts per address, per hour
+DEFAULT_HOUSEHOLD_PER_HOUR = 10
+DEFAULT_ADDRESS_PER_HOUR = 20
+THROTTLE_WINDOW = datetime.timedelta(hours=1)
 # What a purged declaration keeps as its name (pages show a translated label instead).
 PURGED_NAME = "-"
 
@@ -46,22 +67,89 @@ VISITOR_DECLARATION_REVIEWED = events.VISITOR_DECLARATION_REVIEWED
 # --- the household's link -----------------------------------------------------------------
 
 
-def visitor_link_token(household: Household) -> str:
-    """The token of the household's current visitor link (no query)."""
-    value = {"h": household.pk, "g": household.visitor_link_generation}
-    return signing.Signer(salt=LINK_SALT).sign_object(value)
+def link_days() -> int:
+    """How many days a visitor link works after the /me/ page gave it out."""
+    return max(1, int(getattr(settings, "LINLI_VISITOR_LINK_DAYS", DEFAULT_LINK_DAYS)))
 
 
-def household_for_visitor_token(token: str) -> Household | None:
-    """The current household a valid, current token names, else None."""
+def _link_secrets() -> list[str]:
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def _link_aead(secret: str) -> AESGCM:
+    key = salted_hmac(f"{LINK_SALT}.key", "aes-256-gcm", secret, algorithm="sha256")
+    return AESGCM(key.digest())
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def visitor_link_token(household: Household, *, today: datetime.date | None = None) -> str:
+    """The token of the household's current visitor link, issued ``today`` (no query).
+
+    Opaque: AES-GCM over (household id, link generation, day of issue) with a key derived
+    from SECRET_KEY; the nonce is derived from the same values, so the token is the same
+    all day and names nothing readable.
+    """
+    today = today or timezone.localdate()
+    plain = _PAYLOAD.pack(household.pk, household.visitor_link_generation, today.toordinal())
+    secret = settings.SECRET_KEY
+    nonce = salted_hmac(f"{LINK_SALT}.nonce", plain, secret, algorithm="sha256").digest()[:12]
+    return _b64(nonce + _link_aead(secret).encrypt(nonce, plain, LINK_SALT.encode()))
+
+
+def _open(token: str) -> tuple[int, int, datetime.date] | None:
     try:
-        value = signing.Signer(salt=LINK_SALT).unsign_object(token)
-    except (signing.BadSignature, ValueError, TypeError):
+        raw = _unb64(token or "")
+    except (ValueError, TypeError):
         return None
-    if not isinstance(value, dict):
+    if len(raw) != 12 + _PAYLOAD.size + 16:
         return None
-    household_id, generation = value.get("h"), value.get("g")
-    if not isinstance(household_id, int) or not isinstance(generation, int):
+    for secret in _link_secrets():
+        try:
+            plain = _link_aead(secret).decrypt(raw[:12], raw[12:], LINK_SALT.encode())
+        except InvalidTag:
+            continue
+        household_id, generation, day = _PAYLOAD.unpack(plain)
+        try:
+            return household_id, generation, datetime.date.fromordinal(day)
+        except ValueError:
+            return None
+    return None
+
+
+def visitor_link_expires_on(
+    token: str | None = None, *, today: datetime.date | None = None
+) -> datetime.date | None:
+    """The last day a link works: ``link_days()`` after it was given out (None: not a link).
+
+    Without a token: the last day of a link given out ``today``.
+    """
+    if token is None:
+        issued = today or timezone.localdate()
+    else:
+        opened = _open(token)
+        if opened is None:
+            return None
+        issued = opened[2]
+    return issued + datetime.timedelta(days=link_days())
+
+
+def household_for_visitor_token(
+    token: str, *, today: datetime.date | None = None
+) -> Household | None:
+    """The current household a valid, unexpired, current token names, else None."""
+    opened = _open(token)
+    if opened is None:
+        return None
+    household_id, generation, issued = opened
+    today = today or timezone.localdate()
+    if not issued <= today <= issued + datetime.timedelta(days=link_days()):
         return None
     return (
         Household.objects.select_related("dwelling__building__estate")
@@ -85,6 +173,51 @@ def visitor_link_rotate(*, household: Household, by) -> str:
     return visitor_link_token(household)
 
 
+# --- the public form's budget ----------------------------------------------------------------
+
+
+class VisitorRateLimited(Exception):
+    """Too many declarations through the link lately, for this household or this address."""
+
+
+def household_per_hour() -> int:
+    return int(getattr(settings, "LINLI_VISITOR_HOUSEHOLD_PER_HOUR", DEFAULT_HOUSEHOLD_PER_HOUR))
+
+
+def address_per_hour() -> int:
+    return int(getattr(settings, "LINLI_VISITOR_ADDRESS_PER_HOUR", DEFAULT_ADDRESS_PER_HOUR))
+
+
+def _spend_address_budget(ip: str | None, now: datetime.datetime) -> None:
+    """Count one post from ``ip`` in the cache (a fixed hourly window); raise past the budget.
+
+    If the cache is down the address is not counted: the household's budget, counted in
+    the database, still holds.
+    """
+    if not ip:
+        return
+    window = int(now.timestamp() // THROTTLE_WINDOW.total_seconds())
+    digest = hashlib.sha256(f"{LINK_SALT}:{ip}".encode()).hexdigest()[:32]
+    key = f"visitor-form:{digest}:{window}"
+    try:
+        cache.add(key, 0, timeout=int(THROTTLE_WINDOW.total_seconds()) + 60)
+        count = cache.incr(key)
+    except Exception:  # noqa: BLE001 - any cache failure: fall back to the database budget
+        return
+    if count > address_per_hour():
+        raise VisitorRateLimited()
+
+
+def _check_household_budget(household: Household, now: datetime.datetime) -> None:
+    """Under the household's row lock: refuse past ``household_per_hour()`` declarations."""
+    Household.objects.select_for_update().filter(pk=household.pk).values_list("pk").first()
+    recent = VisitorDeclaration.objects.filter(
+        household=household, created_at__gt=now - THROTTLE_WINDOW
+    ).count()
+    if recent >= household_per_hour():
+        raise VisitorRateLimited()
+
+
 # --- declaring ---------------------------------------------------------------------------
 
 
@@ -96,8 +229,14 @@ def _validate(
     def add(field, message):
         errors.setdefault(field, []).append(message)
 
-    name = (name or "").strip()
-    if not name:
+    try:
+        name = clean_text(name)
+    except ValidationError as exc:
+        add("name", exc.messages[0])
+        name = None
+    if name is None:
+        pass
+    elif not name:
         add("name", _("Enter the visitor's name."))
     elif len(name) > 50:
         add("name", _("A name has at most 50 characters."))
@@ -126,8 +265,14 @@ def _validate(
             add("leaves_on", _("Declare at most one year at a time."))
         elif leaves_on < today:
             add("leaves_on", _("This stay has already ended; there is nothing to declare."))
-    reason = (reason or "").strip()
-    if not reason:
+    try:
+        reason = clean_text(reason, multiline=True)
+    except ValidationError as exc:
+        add("reason", exc.messages[0])
+        reason = None
+    if reason is None:
+        pass
+    elif not reason:
         add("reason", _("Say briefly why the visitor is staying."))
     elif len(reason) > 200:
         add("reason", _("Keep the reason under 200 characters."))
@@ -149,14 +294,21 @@ def visitor_declare(
     reason: str,
     by=None,
     today: datetime.date | None = None,
+    public: bool = False,
+    ip: str | None = None,
 ) -> VisitorDeclaration:
     """Store a declaration for ``household`` (by a visitor through its link, or a resident).
 
     Raises ValidationError keyed by field (``name``, ``id_type``, ``id_number``,
-    ``phone``, ``leaves_on``, ``reason``), all problems at once.
+    ``phone``, ``leaves_on``, ``reason``), all problems at once. ``public``: sent through
+    the household's link, from ``ip``; raises :class:`VisitorRateLimited` past the
+    address's budget (every post counts) or the household's (stored declarations).
     """
     if household.moved_out is not None:
         raise ValidationError(_("This household has moved out."))
+    now = timezone.now()
+    if public:
+        _spend_address_budget(ip, now)
     today = today or timezone.localdate()
     name, number, phone, reason = _validate(
         name=name,
@@ -168,6 +320,8 @@ def visitor_declare(
         reason=reason,
         today=today,
     )
+    if public:
+        _check_household_budget(household, now)
     box = cipher()
     declaration = VisitorDeclaration(
         household=household,

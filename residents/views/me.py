@@ -28,7 +28,7 @@ from core.tables.xlsx import XlsxBook
 
 from ..selectors.me import RECENT_DECLARATIONS, collect_my_data, my_resident
 from ..selectors.visitors import visitor_declarations_by
-from ..services.visitors import visitor_link_token
+from ..services.visitors import visitor_link_expires_on, visitor_link_token
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -42,11 +42,12 @@ def me_home(request):
     user = request.user
     resident = my_resident(user)
     household = resident.household if resident is not None else None
-    visitor_link = None
+    visitor_link = visitor_link_expires = None
     if household is not None and household.moved_out is None:
-        visitor_link = request.build_absolute_uri(
-            reverse("visit", kwargs={"token": visitor_link_token(household)})
-        )
+        # a link given out today: it works for LINLI_VISITOR_LINK_DAYS; coming back renews it
+        token = visitor_link_token(household)
+        visitor_link = request.build_absolute_uri(reverse("visit", kwargs={"token": token}))
+        visitor_link_expires = visitor_link_expires_on(token)
     declarations = list(visitor_declarations_by(user=user)[:RECENT_DECLARATIONS])
     return render(
         request,
@@ -55,6 +56,7 @@ def me_home(request):
             "resident": resident,
             "household": household,
             "visitor_link": visitor_link,
+            "visitor_link_expires": visitor_link_expires,
             "declarations": declarations,
         },
     )

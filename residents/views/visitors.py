@@ -43,7 +43,7 @@ from ..selectors.visitors import (
     visitor_declarations_visible_to,
 )
 from ..services import visitor_declaration_review, visitor_declare, visitor_link_rotate
-from ..services.visitors import household_for_visitor_token
+from ..services.visitors import VisitorRateLimited, household_for_visitor_token
 
 PAGE_SIZE = 50
 WHEN_CHOICES = [
@@ -54,13 +54,19 @@ WHEN_CHOICES = [
 ]
 
 
-def _declare(request, form, household, *, by=None):
-    """Validate ``form`` and store the declaration; None when there are errors."""
+def _declare(request, form, household, *, by=None, public=False):
+    """Validate ``form`` and store the declaration; None when there are errors.
+
+    Through the public link the service counts the client's posts and the household's
+    declarations; past either budget it raises ``VisitorRateLimited`` (the caller's 429).
+    """
     if not form.is_valid():
         return None
     data = form.cleaned_data
     try:
-        return visitor_declare(household=household, by=by, **data)
+        return visitor_declare(
+            household=household, by=by, public=public, ip=client_ip(request), **data
+        )
     except ValidationError as exc:
         add_service_errors(form, exc)
         return None
@@ -82,15 +88,28 @@ def _household_or_404(token):
 def visit(request, token):
     household = _household_or_404(token)
     form = VisitorForm(request.POST if request.method == "POST" else None)
+    status = 200
     if request.method == "POST":
         by = request.user if request.user.is_authenticated else None
-        if _declare(request, form, household, by=by) is not None:
-            return redirect("visit_done", token=token)
+        try:
+            if _declare(request, form, household, by=by, public=True) is not None:
+                return redirect("visit_done", token=token)
+        except VisitorRateLimited:
+            form.add_error(
+                None,
+                _(
+                    "Many declarations were sent through this link in the last hour. "
+                    "Please try again later, or ask the household to declare you."
+                ),
+            )
+            status = 429
+        else:
+            status = 400 if form.errors else 200
     return render(
         request,
         "residents/visitor_form.html",
         {"form": form, "household": household, "public": True, "purge_days": purge_days()},
-        status=400 if form.errors else 200,
+        status=status,
     )
 
 

@@ -357,7 +357,8 @@ def test_head_choices_are_the_households_members(reg, cadre_b):
     ],
 )
 def test_resident_search_box(reg, cadre_b, term, expected):
-    response = cadre_b.get(rurl("resident", "changelist"), {"q": term})
+    # a whole ID number is redirected to its search token (residents.search): follow it
+    response = cadre_b.get(rurl("resident", "changelist"), {"q": term}, follow=True)
     assert names(response) == expected
 
 
@@ -383,7 +384,7 @@ def test_superuser_search_spans_neighbourhoods(reg, login, superuser):
     ],
 )
 def test_household_search_box(reg, cadre_b, term, found):
-    response = cadre_b.get(rurl("household", "changelist"), {"q": term})
+    response = cadre_b.get(rurl("household", "changelist"), {"q": term}, follow=True)
     assert list(response.context["cl"].result_list) == ([reg.b_household] if found else [])
 
 
