@@ -24,9 +24,25 @@ from buildings.models import (
     Subdistrict,
 )
 
+# Ids are positive and fit a 64-bit column: a larger number would overflow the
+# database's integer (a 500 on SQLite) instead of matching nothing.
+MAX_ID = 2**63 - 1
 
-class IdFilter(filters.NumberFilter):
+
+class IntegerFilter(filters.NumberFilter):
+    """A whole number (django-filter's NumberFilter takes decimals); documented as an
+    integer with its bounds (``core.api.schema.IntegerFilterExtension``)."""
+
     field_class = forms.IntegerField
+
+
+class IdFilter(IntegerFilter):
+    """A parent's id: a whole number from 1 to MAX_ID (anything else is a 400)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def search_filter(label):
@@ -115,6 +131,7 @@ class DwellingFilter(SearchFilterSet):
     building = IdFilter(field_name="building__id", label=_("building id"))
     estate = IdFilter(field_name="estate__id", label=_("estate id"))
     neighbourhood = IdFilter(field_name="neighbourhood__id", label=_("neighbourhood id"))
+    floor = IntegerFilter(label=_("floor"), min_value=-32768, max_value=32767)
     floor_area_min = filters.NumberFilter(
         field_name="floor_area", lookup_expr="gte", label=_("floor area at least (m²)")
     )

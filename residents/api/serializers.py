@@ -14,7 +14,6 @@ the caller's scope, so one outside it is "does not exist", like a missing one.
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -64,6 +63,9 @@ class ResidentSerializer(serializers.ModelSerializer):
     phone_masked = serializers.CharField(
         source="masked_phone", read_only=True, help_text="Masked phone number."
     )
+    gender = serializers.ChoiceField(
+        choices=Gender.choices, allow_blank=True, read_only=True, help_text="Empty if unknown."
+    )
     age = serializers.SerializerMethodField(help_text="Whole years today (null if unknown).")
     address = serializers.SerializerMethodField(help_text="Estate, building and room.")
     care_tags = serializers.SlugRelatedField(
@@ -100,7 +102,7 @@ class ResidentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_age(self, obj) -> int | None:
         today = self.context.setdefault("today", timezone.localdate())
         return obj.age(today)
@@ -165,7 +167,7 @@ class ResidentUpdateSerializer(ResidentFieldsMixin):
 
 class HouseholdSerializer(serializers.ModelSerializer):
     address = serializers.SerializerMethodField(help_text="Estate, building and room.")
-    head_name = serializers.SerializerMethodField()
+    head_name = serializers.SerializerMethodField(help_text="Null while the household has no head.")
     member_count = serializers.IntegerField(
         read_only=True, help_text="Members who have not moved out."
     )
@@ -192,7 +194,7 @@ class HouseholdSerializer(serializers.ModelSerializer):
     def get_address(self, obj) -> str:
         return _place_label(obj)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_head_name(self, obj) -> str | None:
         return obj.head.name if obj.head_id else None
 
@@ -220,7 +222,8 @@ class AccessEventInputSerializer(serializers.Serializer):
     resident_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     dwelling_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     occurred_at = serializers.DateTimeField(
-        help_text="When the door opened (ISO 8601 with offset); at most 5 minutes ahead."
+        help_text="When the door opened (ISO 8601 with offset): from 2000 on, at most 5 "
+        "minutes ahead."
     )
     device = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     source = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")

@@ -39,6 +39,9 @@ from ..selectors.wellbeing import residents_in_gap
 
 # How far in the future an event's time may be (clock skew of door controllers).
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+# The earliest time an event may have: an older one is a controller whose clock was never
+# set (0001-01-01 and the like), not a sign of life.
+EARLIEST_EVENT = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 MAX_BATCH = 500
 INSERT_BATCH = 1000
 
@@ -72,7 +75,7 @@ def access_events_record(
 ) -> list[AccessEvent]:
     """Store ``events`` if every one names a resident or dwelling inside ``scope``.
 
-    All or nothing: an event in the future (beyond 5 minutes), a resident who
+    All or nothing: an event in the future (beyond 5 minutes) or before 2000, a resident who
     does not live in the dwelling named with them, or too many events raise
     ValidationError (keys ``"<index>.<field>"``); a subject outside the scope or
     missing raises :class:`SubjectNotFound` naming every such event. A few
@@ -89,6 +92,8 @@ def access_events_record(
             errors[f"{index}.resident_id"] = [_("Name a resident_id or a dwelling_id.")]
         if event.occurred_at > now + FUTURE_TOLERANCE:
             errors[f"{index}.occurred_at"] = [_("The event cannot be in the future.")]
+        elif event.occurred_at < EARLIEST_EVENT:
+            errors[f"{index}.occurred_at"] = [_("The event cannot be before the year 2000.")]
     if errors:
         raise ValidationError(errors)
 
