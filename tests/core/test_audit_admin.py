@@ -135,7 +135,7 @@ def test_the_list_speaks_in_labels_and_names_not_codes_and_ids(events, world, lo
     client = login(world.b.cadre)
     response = client.get(aurl("changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     html = response.content.decode()
-    assert "registry_exported" not in html.replace('action=registry_exported', "")
+    assert "registry_exported" not in html.replace("action=registry_exported", "")
     assert "导出居民名册" in html
     assert world.b.neighbourhood.name in html
     assert "IP 地址" in html
