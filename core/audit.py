@@ -5,7 +5,9 @@ Only an app's ``events.py`` calls :func:`record` (one function per audited event
 append-only record: nothing updates them afterwards - not even moving an estate or
 a building to another place (``buildings.services.estate_move``), after which an
 event keeps the neighbourhood it happened in - and nothing reads them back as
-domain state.
+domain state. The one exception is the law's: anonymising a resident on request
+(个人信息保护法) blanks the labels that named them (``residents.events.labels_anonymised``),
+keeping who did what and when.
 """
 
 from __future__ import annotations

@@ -64,8 +64,12 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
+# the functions of core.audit that write audit rows
+WRITERS = ("record", "record_subjects")
+
+
 def audit_record_uses(source: str, module: str, is_package: bool = False) -> list[str]:
-    """Lines where ``source`` imports or calls ``core.audit.record``."""
+    """Lines where ``source`` imports or calls a writer of ``core.audit`` (``WRITERS``)."""
     tree = ast.parse(source)
     found: list[str] = []
     record_names: set[str] = set()  # names bound to core.audit.record
@@ -74,8 +78,10 @@ def audit_record_uses(source: str, module: str, is_package: bool = False) -> lis
         if isinstance(node, ast.ImportFrom):
             imported_from = _absolute(node, module, is_package)
             for alias in node.names:
-                if imported_from == AUDIT_MODULE and alias.name in ("record", "*"):
-                    record_names.add(alias.asname or "record")
+                if imported_from == AUDIT_MODULE and alias.name in (*WRITERS, "*"):
+                    record_names.update(
+                        [alias.asname or alias.name] if alias.name != "*" else WRITERS
+                    )
                     found.append(f"line {node.lineno}: imports {AUDIT_MODULE}.{alias.name}")
                 elif f"{imported_from}.{alias.name}" == AUDIT_MODULE:
                     module_names.add(alias.asname or alias.name)
@@ -91,7 +97,7 @@ def audit_record_uses(source: str, module: str, is_package: bool = False) -> lis
             found.append(f"line {node.lineno}: calls {func.id}()")
         elif (
             isinstance(func, ast.Attribute)
-            and func.attr == "record"
+            and func.attr in WRITERS
             and _dotted(func.value) in module_names
         ):
             found.append(f"line {node.lineno}: calls {_dotted(func)}()")
@@ -136,6 +142,8 @@ def test_events_modules_are_where_record_is_called():
         ("from .audit import record\n", "core.services"),
         ("from . import audit\naudit.record(actor=None, action='x')", "core.services"),
         ("from ..audit import record\n", "core.api.views"),
+        ("from core.audit import record_subjects\nrecord_subjects(None, [])", "a.b"),
+        ("from core import audit\naudit.record_subjects(None, [])", "a.b"),
     ],
 )
 def test_the_scan_catches_every_way_of_reaching_record(source, module):
