@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import datetime
 import random
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from buildings.models import Building, Dwelling, Elevator, ElevatorInspection, Estate, add_years
@@ -35,6 +34,7 @@ from buildings.services import (
     estate_move,
 )
 from core.models import AuditEvent
+from tests.concurrency import run_together
 from tests.factories import (
     BuildingFactory,
     DwellingFactory,
@@ -55,32 +55,6 @@ FAILED = ElevatorInspection.Result.FAILED
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL for real row locks")
-
-
-def run_together(*callables):
-    """Start all callables at the same moment, each on its own connection.
-
-    Returns what each returned, or the exception it raised.
-    """
-    barrier = threading.Barrier(len(callables))
-    results = [None] * len(callables)
-
-    def runner(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we compare
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(callables)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads), "a racer is stuck (deadlock?)"
-    return results
 
 
 def days_ago(n: int) -> datetime.date:

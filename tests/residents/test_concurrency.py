@@ -13,11 +13,10 @@ where CI runs the suite.
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -39,6 +38,7 @@ from residents.services import (
     wellbeing_alert_handle,
 )
 from residents.services.verification import VerificationFailed, code_hash
+from tests.concurrency import run_together
 from tests.factories import HouseholdFactory, ResidentFactory, UserFactory, make_id_number
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -51,32 +51,6 @@ THREADS = 4
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL for real row locks")
-
-
-def run_together(*callables):
-    """Start all callables at the same moment, each on its own connection.
-
-    Returns what each returned, or the exception it raised.
-    """
-    barrier = threading.Barrier(len(callables))
-    results = [None] * len(callables)
-
-    def runner(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we compare
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(callables)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads), "a racer is stuck (deadlock?)"
-    return results
 
 
 def audits(action, **params):

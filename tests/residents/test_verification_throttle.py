@@ -4,10 +4,8 @@ and parallel tries cannot overrun the limit."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
@@ -19,6 +17,7 @@ from residents.services.verification import (
     address_max_failures,
     max_failures,
 )
+from tests.concurrency import run_together
 from tests.factories import HouseholdFactory, ResidentFactory, UserFactory, make_id_number
 
 ID_NUMBER = make_id_number(5151)
@@ -93,25 +92,7 @@ RACERS = 24
 
 
 def _race(fns):
-    barrier = threading.Barrier(len(fns))
-    results = [None] * len(fns)
-
-    def run(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we count
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a racer is stuck (deadlock?)"
-    return results
+    return run_together(*fns)
 
 
 @pytest.mark.postgres

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import datetime
-import threading
 from types import SimpleNamespace
 
 import pytest
 from django.core import signing
-from django.db import connection, connections
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +25,7 @@ from residents.services.visitors import (
     visitor_link_expires_on,
     visitor_link_token,
 )
+from tests.concurrency import run_together
 from tests.factories import HouseholdFactory, ResidentFactory, UserFactory, make_id_number
 
 
@@ -185,34 +185,21 @@ def test_parallel_declarations_never_exceed_the_household_budget(world):
     household = HouseholdFactory(dwelling=world.a.dwelling)
     today = timezone.localdate()
     racers = 24
-    barrier = threading.Barrier(racers)
-    results = [None] * racers
 
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = visitor_declare(
-                household=household,
-                name="访客",
-                id_number=make_id_number(8100 + i),
-                phone="13912345678",
-                arrives_on=today,
-                leaves_on=today + datetime.timedelta(days=2),
-                reason="探亲",
-                public=True,
-                ip=f"10.8.{i}.1",
-            )
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we count
-            results[i] = exc
-        finally:
-            connections.close_all()
+    def declare(i):
+        return visitor_declare(
+            household=household,
+            name="访客",
+            id_number=make_id_number(8100 + i),
+            phone="13912345678",
+            arrives_on=today,
+            leaves_on=today + datetime.timedelta(days=2),
+            reason="探亲",
+            public=True,
+            ip=f"10.8.{i}.1",
+        )
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
+    results = run_together(*[(lambda i=i: declare(i)) for i in range(racers)])
     stored = sum(isinstance(r, VisitorDeclaration) for r in results)
     assert stored == household_per_hour(), results
     assert sum(isinstance(r, VisitorRateLimited) for r in results) == racers - stored
