@@ -35,7 +35,9 @@ def raise_wellbeing_alerts() -> int:
 def import_registry_job(job_id: int) -> None:
     """Save a big registry file for its import job (``core.TableJob``), started by the
     import's confirm page once the job is committed. The service claims the job first:
-    a second delivery does nothing."""
+    a second delivery does nothing, except that a job still "running" after
+    LINLI_IMPORT_JOB_STALE_MINUTES (its worker died; with acks_late the task comes again)
+    is failed as interrupted, so its cadre can upload the file again."""
     from residents.registry_io import run_import_job
 
     run_import_job(job_id)

@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import client_ip
 
-from .jobs import job_create, job_for, job_live
+from .jobs import job_create, job_fail_if_stale, job_for, job_live
 from .uploads import PendingUploads, Upload
 from .xlsx import XLSX_CONTENT_TYPE, XlsxBook
 
@@ -251,6 +251,7 @@ class ImportFlow:
         job = job_for(user=request.user, token=token, kind=self.job_kind)
         if job is None:  # unknown or someone else's: the same answer
             raise Http404
+        job = job_fail_if_stale(job)  # its worker died: failed, so the page stops refreshing
         if job.status == job.Status.DONE:
             request.session[self.session_key] = job.result
             messages.success(request, _("The file was imported."))

@@ -3,9 +3,13 @@
 The web request creates a job (:func:`job_create`) and hands its id to the caller's
 task once the job row is committed; the task claims it (:func:`job_start`, so a retry
 or a second delivery runs nothing twice), reports progress and ends it
-(:func:`job_finish` or :func:`job_fail`). The progress page reads it back with
-:func:`job_for` - only the user who started a job finds it: anyone else's, an unknown
-or a malformed token is the same ``None`` (a 404).
+(:func:`job_finish` or :func:`job_fail`). A worker that dies mid-job ends nothing, and
+its redelivered task finds the job no longer queued: so a job running for more than
+``LINLI_IMPORT_JOB_STALE_MINUTES`` (30) counts as interrupted (:func:`job_fail_if_stale`,
+called by the progress page and by a redelivery; the save runs in one transaction, so an
+interrupted job saved nothing), and its user can upload again. The progress page reads
+it back with :func:`job_for` - only the user who started a job finds it: anyone else's,
+an unknown or a malformed token is the same ``None`` (a 404).
 
 A save runs in one transaction, which another connection cannot see into until it
 commits; so the live count of rows checked goes to the cache (:func:`job_progress`,
@@ -14,10 +18,13 @@ commits; so the live count of rows checked goes to the cache (:func:`job_progres
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import TableJob
 
@@ -70,13 +77,65 @@ def job_for(*, user, token, kind: str | None = None) -> TableJob | None:
 
 
 def job_start(job_id: int) -> TableJob | None:
-    """Claim a queued job for running; None if it is unknown or already claimed."""
+    """Claim a queued job for running; None if it is unknown or already claimed.
+
+    A job claimed by a worker that died long ago (a redelivery under ``acks_late``) is
+    failed as interrupted here, so it does not stay "running" for ever."""
     claimed = TableJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=timezone.now()
     )
     if not claimed:
+        job = TableJob.objects.filter(pk=job_id, status=Status.RUNNING).first()
+        if job is not None:
+            job_fail_if_stale(job)
         return None
     return TableJob.objects.select_related("user").get(pk=job_id)
+
+
+def stale_after() -> datetime.timedelta:
+    """How long a job may run before it counts as interrupted (its worker died)."""
+    minutes = getattr(settings, "LINLI_IMPORT_JOB_STALE_MINUTES", 30)
+    return datetime.timedelta(minutes=max(1, int(minutes)))
+
+
+def interrupted_message() -> str:
+    return _("The import was interrupted before it finished; nothing was saved.")
+
+
+def job_is_stale(job: TableJob, *, now=None) -> bool:
+    """Whether ``job`` has been running for longer than :func:`stale_after`."""
+    if job.status != Status.RUNNING or job.started_at is None:
+        return False
+    return job.started_at < (now or timezone.now()) - stale_after()
+
+
+def job_fail_if_stale(job: TableJob, *, now=None) -> TableJob:
+    """``job``, failed as interrupted if it has been running too long (else unchanged).
+
+    The update is conditional on the job still running, so a worker that ends the job
+    at the same moment is not overwritten. Its page then sends the user to upload the
+    file again (the pending upload is no longer the job's; it expires on its own)."""
+    if not job_is_stale(job, now=now):
+        return job
+    now = now or timezone.now()
+    fields = {
+        "status": Status.FAILED,
+        "error": interrupted_message(),
+        "upload_token": "",
+        "finished_at": now,
+    }
+    failed = TableJob.objects.filter(
+        pk=job.pk, status=Status.RUNNING, started_at__lt=now - stale_after()
+    ).update(**fields)
+    if failed:
+        cache.delete(_live_key(job))
+    job.refresh_from_db()
+    return job
+
+
+def job_still_running(job: TableJob) -> bool:
+    """Whether ``job``'s row still says running (not failed as interrupted meanwhile)."""
+    return TableJob.objects.filter(pk=job.pk, status=Status.RUNNING).exists()
 
 
 def _live_key(job: TableJob) -> str:

@@ -19,7 +19,7 @@ from core.admin_history import ScopedHistoryAdmin
 from core.admin_scoping import ScopedTabularInline
 
 from ..models import Household, Resident
-from ..search import query_without_id_numbers, resident_search_q
+from ..search import query_without_id_numbers, resident_search_q, whole_id_number
 from ..selectors.registry import current_member_count
 from .filters import MovedOutFilter, ScopedBuildingFilter
 from .forms import HouseholdAdminForm
@@ -113,9 +113,19 @@ class HouseholdAdmin(ServiceFormAdminMixin, ScopedHistoryAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
+        """A household by its dwelling or by a member (the residents' one-box search).
+
+        A whole ID number is searched from the changelist's search box, which posts it
+        (``registry:search``) and comes back with its opaque token. A raw whole number
+        arrives here only from a URL - the resident form's household autocomplete sends
+        its ``?term=`` by GET - and finds nothing: no page is built around a URL carrying
+        the number (the last 4 digits still find the household).
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
+        if whole_id_number(term):
+            return queryset.none(), False
         # A member matching the one-box search: a correlated subquery, so no duplicates.
         members = Resident.objects.filter(resident_search_q(term), household_id=OuterRef("pk"))
         return queryset.filter(Exists(members) | _dwelling_search_q(term)), False

@@ -19,7 +19,7 @@ from core.admin_history import ScopedHistoryAdmin
 
 from ..models import IdType, Resident
 from ..permissions import may_see_full_identity
-from ..search import query_without_id_numbers, resident_search_q
+from ..search import query_without_id_numbers, resident_search_q, whole_id_number
 from ..services import resident_mark_moved_out
 from . import views
 from .filters import AgeBandFilter, MovedOutFilter, ScopedBuildingFilter
@@ -148,8 +148,16 @@ class ResidentAdmin(ResidentDisplayMixin, ServiceFormAdminMixin, ScopedHistoryAd
         return super().safely_get_queryset(request).prefetch_related("care_tags")
 
     def get_search_results(self, request, queryset, search_term):
-        # One box (residents.search): characters, pinyin, initials, phone or ID suffix,
-        # a whole ID number by its keyed hash. ``queryset`` is already scoped.
+        """One box (residents.search): characters, pinyin, initials, phone or ID suffix,
+        a whole ID number by its search token. ``queryset`` is already scoped.
+
+        A whole ID number is searched from the changelist's search box, which posts it
+        (``registry:search``) and comes back with its opaque token. A raw whole number
+        arrives here only from a URL - the autocomplete's ``?term=`` (a GET) - and finds
+        nothing: no page is built around a URL carrying the number.
+        """
+        if whole_id_number(search_term):
+            return queryset.none(), False
         return queryset.filter(resident_search_q(search_term)), False
 
     def changelist_view(self, request, extra_context=None):

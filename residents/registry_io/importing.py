@@ -121,13 +121,16 @@ def run_import_job(job_id: int) -> None:
     is good; then the pending upload is kept, with this check's outcome, so the preview
     shows why.
     """
-    job = jobs.job_start(job_id)
+    job = jobs.job_start(job_id)  # a redelivery of a job whose worker died fails it there
     if job is None:
         return
     user = job.user
     with translation.override(getattr(user, "language", None) or translation.get_language()):
         try:
             _run(job, user)
+        except _Interrupted:  # failed as interrupted meanwhile; the save was rolled back
+            logger.warning("registry import job %s was failed as interrupted", job.pk)
+            jobs.job_fail(job, error=jobs.interrupted_message())
         except Exception:  # the job must end, whatever went wrong; the log keeps the trace
             logger.exception("registry import job %s failed", job.pk)
             jobs.job_fail(
@@ -135,6 +138,19 @@ def run_import_job(job_id: int) -> None:
                 error=_("The import stopped because of an unexpected error; nothing was saved."),
                 keep_upload=True,
             )
+
+
+class _Interrupted(Exception):
+    """The job was failed as interrupted (``jobs.job_fail_if_stale``) while it ran."""
+
+
+def _report(job, *, done: int, total: int, stage: str = "checking") -> None:
+    # Before the rows are written (inside the save's transaction): a job already failed as
+    # interrupted must not save after all, or its page would have said "nothing was saved"
+    # wrongly; raising rolls the transaction back.
+    if stage == "saving" and not jobs.job_still_running(job):
+        raise _Interrupted
+    jobs.job_progress(job, done=done, total=total, stage=stage)
 
 
 def _run(job, user) -> None:
@@ -150,7 +166,7 @@ def _run(job, user) -> None:
         data=upload.data,
         filename=upload.filename,
         ip=job.ip_address,
-        progress=partial(jobs.job_progress, job),
+        progress=partial(_report, job),
     )
     if result.saved:
         UPLOADS.discard(user=user, token=upload.token)

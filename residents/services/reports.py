@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.tables.xlsx import XlsxBook, sheet_title
+from core.text import clean_text
 
 from .. import events
 from ..models import Gender, ResidenceStatus, SavedReport
@@ -32,7 +33,7 @@ EXAMPLE_REPORTS = [
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = " ".join(clean_text(name, field="name").split())
     if not name:
         raise ValidationError({"name": ValidationError(_("Give the report a name."), "required")})
     if len(name) > NAME_MAX:

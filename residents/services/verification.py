@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from accounts.services import user_set_verified
 from core.crypto import keyed_hash
+from core.text import clean_text
 
 from .. import events
 from ..models import Household, HouseholdCode, Resident, VerificationAttempt
@@ -270,8 +271,11 @@ def verification_attempt(
 
     Raises :class:`VerificationRateLimited` (nothing recorded) when too many
     tries failed lately, :class:`VerificationFailed` (recorded) when anything
-    does not match, ``ValidationError`` when the account is already verified.
+    does not match, ``ValidationError`` when the account is already verified, or (on
+    ``name``, nothing recorded) when the name holds a character :func:`clean_text`
+    refuses: that is the text's fault, not a guess, so it is a form error, not a try.
     """
+    name = clean_text(name, field="name")
     now = now or timezone.now()
     id_last4 = normalise_code(id_last4)
     digest = code_hash(code) if len(normalise_code(code)) == CODE_LENGTH else None

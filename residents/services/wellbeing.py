@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from buildings.models import Dwelling
 from core.scoping import Scope
+from core.text import clean_text
 
 from .. import events
 from ..models import AccessEvent, Resident, WellbeingAlert
@@ -177,7 +178,7 @@ def wellbeing_alert_handle(
     *, alert: WellbeingAlert, by, note: str, ip: str | None = None
 ) -> WellbeingAlert:
     """Mark an alert handled with what was done (audited)."""
-    note = (note or "").strip()
+    note = clean_text(note, field="note", multiline=True)
     if not note:
         raise ValidationError({"note": _("Say what was done, e.g. “called, she is fine”.")})
     if len(note) > 2000:
