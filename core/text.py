@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -76,15 +77,40 @@ def clean_text(value, *, field: str | None = None, multiline: bool = False) -> s
     return text.strip()
 
 
-def name_search_keys(name: str) -> tuple[str, str]:
-    """(full pinyin, initials) of a name, lower-case ASCII: 张三 -> ("zhangsan", "zs").
+class NameSearchKeys(NamedTuple):
+    """What a name is searched by, besides itself (see :func:`name_search_keys`)."""
 
-    Latin words are kept (lower-cased): "Anna Li" gives ("annali", "al"), and
-    a mixed name such as "李Anna" gives ("lianna", "la").
+    pinyin: str
+    initials: str
+    grams: str
+
+
+def name_grams(name: str) -> str:
+    """The name's distinct 1- and 2-character substrings, space-separated, in order of
+    first occurrence: 欧阳娜娜 -> "欧 欧阳 阳 阳娜 娜 娜娜".
+
+    A 1- or 2-character fragment without a space is one of these grams exactly when the
+    name contains it, so an index over them answers what pg_trgm cannot (a fragment that
+    short makes no trigram). Grams holding a space (the separator) are left out: a
+    search term never holds one.
+    """
+    name = name or ""
+    grams = dict.fromkeys(
+        name[i : i + n] for i in range(len(name)) for n in (1, 2) if i + n <= len(name)
+    )
+    return " ".join(gram for gram in grams if " " not in gram)
+
+
+def name_search_keys(name: str) -> NameSearchKeys:
+    """(full pinyin, initials, grams) of a name: 张三 -> ("zhangsan", "zs", "张 张三 三").
+
+    Pinyin and initials are lower-case ASCII; Latin words are kept (lower-cased):
+    "Anna Li" gives ("annali", "al", ...), and a mixed name such as "李Anna" gives
+    ("lianna", "la", ...). The grams are :func:`name_grams` of the name as stored.
     """
     syllables = []
     for chunk in lazy_pinyin((name or "").strip(), errors="default"):
         syllables.extend(_WORD.findall(chunk.lower()))
     full = "".join(syllables)
     initials = "".join(s[0] for s in syllables)
-    return full[:200], initials[:50]
+    return NameSearchKeys(full[:200], initials[:50], name_grams(name))

@@ -37,7 +37,7 @@ from buildings.demo import DISTRICT_NAME, demo_neighbourhoods
 from buildings.models import Dwelling, Estate
 from core.demo import DEMO_PASSWORD, DemoContext
 from core.scoping import EVERYTHING
-from core.text import name_search_keys
+from core.text import NameSearchKeys, name_search_keys
 
 from . import demo_people as people
 from .idnumbers import compose_id_number
@@ -151,7 +151,7 @@ def ensure_care_tags() -> dict[str, CareTag]:
 
 
 @lru_cache(maxsize=50_000)
-def _search_keys(name: str) -> tuple[str, str]:
+def _search_keys(name: str) -> NameSearchKeys:
     return name_search_keys(name)
 
 
@@ -237,11 +237,8 @@ def _resident(rng, today, person: people.Person, plan, serial: int, place) -> tu
     """
     id_type, raw = people.identity(serial, person, plan)
     number, info = normalise_identifier(id_type, raw)
-    pinyin, initials = _search_keys(person.name)
     resident = Resident(
         name=person.name,
-        name_pinyin=pinyin,
-        name_initials=initials,
         gender=info.gender if info else person.gender,
         birth_date=info.birth_date if info else person.birth,
         relation=person.relation,
@@ -252,6 +249,7 @@ def _resident(rng, today, person: people.Person, plan, serial: int, place) -> tu
         moved_out=person.moved_out,
         **place,
     )
+    resident.set_search_keys(_search_keys(person.name))
     resident.set_identifier(id_type, number)
     age = person.age(today)
     resident.set_phone(normalise_phone(people.mobile(rng)) if people.has_phone(rng, age) else "")

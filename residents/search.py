@@ -1,6 +1,8 @@
 """One search box for the registry: name, pinyin, initials, phone or ID suffix, whole ID.
 
-* Chinese characters: the name contains them (pg_trgm GIN index on PostgreSQL).
+* Chinese characters: the name contains them (on PostgreSQL, a pg_trgm GIN index for
+  three or more characters, the GIN index over the name's 1- and 2-character grams,
+  ``name__fragment``, for one or two).
 * Latin letters: the name's full pinyin starts with / contains them, or the
   initials start with them (张三 / zhangsan / zs).
 * Four characters of digits (or three digits and X): last 4 of the phone or ID number.
@@ -77,7 +79,9 @@ def resident_search_q(term: str, prefix: str = "") -> Q:
     compact = term.replace(" ", "")
     upper = compact.upper()
     if _CJK.search(term):
-        return Q(**{f"{p}name__contains": compact})
+        # 1-2 characters make no trigram: the name's grams answer them (name__fragment)
+        lookup = "fragment" if len(compact) <= 2 else "contains"
+        return Q(**{f"{p}name__{lookup}": compact})
     number = whole_id_number(upper)
     if number is not None:
         return Q(**{f"{p}id_hash": identifier_hash(IdType.RESIDENT_ID, number)})

@@ -3,7 +3,8 @@
 Identifiers (ID or passport numbers, phones) are never stored in clear: an
 AES-GCM token (``core.crypto``), a keyed hash for exact lookup and the last four
 characters for masked display and suffix search. Names are searchable by
-characters, full pinyin and initials (``name_pinyin``, ``name_initials``).
+characters, full pinyin and initials (``name_pinyin``, ``name_initials``); a 1- or
+2-character fragment by the name's grams (``name_grams``, see ``.lookups``).
 Every row inherits ``buildings.placebound.PlaceBound``: it carries
 ``neighbourhood_id`` (and estate/building ids) copied from its dwelling, so
 scoping is one indexed filter; moving an estate or a building carries them along
@@ -30,7 +31,9 @@ from buildings.placebound import PlaceBound
 from core.audit import actor_label
 from core.crypto import cipher, keyed_hash
 from core.models import TimeStampedModel
-from core.text import name_search_keys
+from core.text import NameSearchKeys, name_search_keys
+
+from .lookups import NameFragment
 
 
 def phone_hash(phone: str) -> str:
@@ -208,6 +211,8 @@ class Resident(PlaceBound, TimeStampedModel):
         _("name in pinyin"), max_length=200, editable=False, db_index=True
     )
     name_initials = models.CharField(_("initials"), max_length=50, editable=False, db_index=True)
+    # The name's 1- and 2-character substrings, space-separated (GIN-indexed on PostgreSQL).
+    name_grams = models.TextField(editable=False, blank=True, default="")
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True, db_index=True)
     id_type = models.CharField(
@@ -260,6 +265,7 @@ class Resident(PlaceBound, TimeStampedModel):
             "updated_at",
             "name_pinyin",
             "name_initials",
+            "name_grams",
             "id_encrypted",
             "phone_encrypted",
         ],
@@ -292,8 +298,18 @@ class Resident(PlaceBound, TimeStampedModel):
     def __str__(self):
         return self.name
 
+    # What save() derives from the name; a bulk writer sets them with set_search_keys().
+    SEARCH_KEY_FIELDS = ("name_pinyin", "name_initials", "name_grams")
+
+    def set_search_keys(self, keys: NameSearchKeys | None = None) -> None:
+        """Fill the name's search keys: ``keys`` (``name_search_keys(self.name)``, perhaps
+        cached by a bulk writer) or computed now."""
+        if keys is None:
+            keys = name_search_keys(self.name)
+        self.name_pinyin, self.name_initials, self.name_grams = keys
+
     def save(self, *args, **kwargs):
-        self.name_pinyin, self.name_initials = name_search_keys(self.name)
+        self.set_search_keys()
         if self.household_id:
             self.dwelling_id = (
                 Household.objects.filter(pk=self.household_id)
@@ -349,6 +365,10 @@ class Resident(PlaceBound, TimeStampedModel):
         today = today or timezone.localdate()
         b = self.birth_date
         return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+
+# name__fragment: a 1-2 character fragment, by the name's grams on PostgreSQL.
+Resident._meta.get_field("name").register_lookup(NameFragment)
 
 
 # Dwellings belong to buildings/, but their history is kept with the registry

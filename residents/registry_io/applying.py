@@ -10,7 +10,7 @@ its one place:
   the services' ``full_clean`` does; the uniqueness of document numbers was checked
   for the whole file at once (the database's unique constraint still guards a
   concurrent insert);
-* what ``Resident.save()`` derives (pinyin and initials of the name, the place ids
+* what ``Resident.save()`` derives (pinyin, initials and grams of the name, the place ids
   copied from the dwelling) comes from the same function (``core.text.name_search_keys``)
   and the dwelling rows already fetched;
 * who heads each household was settled by ``residents.rules.settle_head``, the rule the
@@ -162,7 +162,7 @@ class Applying:
             moved_in=row.moved_in or household.moved_in,
             moved_out=row.moved_out,
         )
-        resident.name_pinyin, resident.name_initials = search_keys(row.name)
+        resident.set_search_keys(search_keys(row.name))
         resident.set_identifier(row.id_type, row.id_number)
         resident.set_phone(row.phone or "")
         return resident
@@ -192,8 +192,8 @@ class Applying:
                         setattr(resident, key, self.wanted(row)[key])
                         fields.add(key)
                 if "name" in changed:
-                    resident.name_pinyin, resident.name_initials = search_keys(resident.name)
-                    fields.update(("name_pinyin", "name_initials"))
+                    resident.set_search_keys(search_keys(resident.name))
+                    fields.update(Resident.SEARCH_KEY_FIELDS)
                 resident.updated_at = now
                 try:
                     resident.clean_fields(exclude=CLEAN_EXCLUDE)

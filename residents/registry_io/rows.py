@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.tables.cells import cell_text, is_blank
 from core.tables.reading import normalise_key
-from core.text import name_search_keys, text_problem
+from core.text import NameSearchKeys, name_search_keys, text_problem
 
 from ..idnumbers import mask_id_number
 from ..models import CareTag, Gender, IdType, Relation, ResidenceStatus
@@ -51,7 +51,7 @@ def chunks(items: list, size: int = BATCH) -> Iterator[list]:
 
 
 @lru_cache(maxsize=50_000)
-def search_keys(name: str) -> tuple[str, str]:
+def search_keys(name: str) -> NameSearchKeys:
     return name_search_keys(name)
 
 

@@ -72,7 +72,11 @@ def test_normal_demo_registry_is_realistic_linked_and_idempotent():
         info = parse_id_number(resident.decrypt_identifier())  # valid: check digit, date, region
         assert (info.birth_date, info.gender) == (resident.birth_date, resident.gender)
         assert info.last4 == resident.id_last4
-        assert (resident.name_pinyin, resident.name_initials) == name_search_keys(resident.name)
+        assert (
+            resident.name_pinyin,
+            resident.name_initials,
+            resident.name_grams,
+        ) == name_search_keys(resident.name)
         assert 2 <= len(resident.name) <= 4
     # identifiers encrypted: the clear number is nowhere in the row
     number = sample[0].decrypt_identifier()

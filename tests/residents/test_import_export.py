@@ -337,7 +337,7 @@ def test_import_creates_households_with_heads_history_and_an_audit_event(world, 
     assert zhao.household.dwelling == second and zhao.household.head == zhao
     assert zhao.lives_alone and zhao.moved_in == datetime.date(2001, 3, 4)
     assert list(zhao.care_tags.values_list("name", flat=True)) == ["独居老人"]
-    assert (zhao.name_pinyin, zhao.name_initials) == name_search_keys("赵独居")
+    assert (zhao.name_pinyin, zhao.name_initials, zhao.name_grams) == name_search_keys("赵独居")
     assert zhao.birth_date and zhao.gender  # from the ID number
     assert zhao.id_hash and zhao.phone_last4 == rows[3]["手机号"][-4:]
     assert zhao.decrypt_phone() == rows[3]["手机号"]
