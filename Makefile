@@ -53,7 +53,8 @@ test-fast: install
 	$(BIN)/pytest --ds=config.settings.test -m "not e2e" $(PYTEST_ARGS)
 
 # Needs PostgreSQL and Redis on 127.0.0.1 and wrk; see bench/README.md.
-# e.g. make bench BENCH_ARGS="--worker-class both"
+# e.g. make bench BENCH_ARGS="--worker-class both", or BENCH_ARGS="--scale district"
+# (also on the district-scale demo; its first seed takes about 4 minutes)
 bench: install translations
 	$(PY) bench/run.py $(BENCH_ARGS)
 

@@ -44,6 +44,7 @@ from pgutil import PG_URL, admin_sql, reachable, say  # noqa: E402
 DATABASE = "linli_bench_registry"
 # Bench-only keys (fixed so that a kept database can be read again; never used elsewhere).
 BENCH_KEY = base64.b64encode(hashlib.sha256(b"linli-bench-registry").digest()).decode()
+BENCH_HASH_KEY = "linli-bench-registry-hash-key"
 CADRE, SUPERUSER = "13800000002", "13800000001"
 PAGE = 50
 
@@ -58,7 +59,7 @@ def env_for(database: str) -> dict[str, str]:
         DEBUG="False",  # no query log: memory stays flat over 500,000 rows
         DATABASE_URL=f"{PG_URL}/{database}",
         ID_ENCRYPTION_KEYS=f"bench:{BENCH_KEY}",
-        ID_HASH_KEY="linli-bench-registry-hash-key",
+        ID_HASH_KEY=BENCH_HASH_KEY,
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

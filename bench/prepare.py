@@ -10,7 +10,12 @@ object on stdout:
 - ``cadre_cookie``: a signed-in session of cadre 13800000002, created with the
   configured session engine (so it is in the database and the cache exactly as
   a real sign-in leaves it) and marked OTP-verified with a TOTP device, so the
-  home page opens even when two-factor sign-in is required for staff.
+  home page opens even when two-factor sign-in is required for staff;
+- ``api_key_prefix``: the key's prefix, for the "same work, bare" floor
+  (``bench/bareview.py``), which filters by the key's jurisdiction;
+- with ``--district-cadre``: ``district_cadre_cookie``, the same for cadre
+  13899990001 (created if absent, the cadre role on every subdistrict of the demo
+  district through ``accounts.services.role_grant``: the whole district).
 
 Not part of the application; only ``bench/run.py`` calls it.
 """
@@ -19,6 +24,7 @@ import io
 import json
 import os
 import re
+import secrets
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -41,6 +47,7 @@ from django.contrib.auth import (  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 CADRE = "13800000002"
+DISTRICT_CADRE = ("13899990001", "区级测试干部")
 SUPERUSER = "13800000001"
 DISTRICT = "宝山区"
 
@@ -92,6 +99,21 @@ def api_key(place) -> str | None:
     return match.group(0) if match else None
 
 
+def district_cadre(district):
+    """A cadre whose jurisdiction is the whole district (every subdistrict of it)."""
+    from accounts.models import Role
+    from accounts.services import role_grant
+
+    users = get_user_model().objects
+    phone, name = DISTRICT_CADRE
+    user = users.filter(phone=phone).first()
+    if user is None:
+        user = users.create_user(phone, secrets.token_urlsafe(16), name=name)
+    for subdistrict in district.subdistricts.all():
+        role_grant(user=user, role=Role.CADRE, place=subdistrict)
+    return user
+
+
 def main() -> None:
     from buildings.models import District
 
@@ -101,9 +123,12 @@ def main() -> None:
     result = {
         "api_header": f"Authorization: Api-Key {key}" if key else None,
         "api_auth": "api key (places:read on the district)" if key else "superuser session",
+        "api_key_prefix": key.split("_")[1] if key else None,
         "api_cookie": None if key else session_cookie(users.get(phone=SUPERUSER)),
         "cadre_cookie": session_cookie(users.get(phone=CADRE)),
     }
+    if "--district-cadre" in sys.argv[1:]:
+        result["district_cadre_cookie"] = session_cookie(district_cadre(district))
     print(json.dumps(result))
 
 

@@ -1,13 +1,17 @@
 """`make bench`: Linli under gunicorn with production settings, measured with wrk.
 
 1. creates a fresh PostgreSQL database (dropped at the end), migrates it and
-   loads the normal demo (``seed_demo --force``), runs collectstatic;
-2. starts gunicorn with ``config.settings.production`` on a free loopback port
-   (2 × cores + 1 workers), Redis database 15 as cache and session store;
-3. for each target: checks one request answers 200, warms up, then runs wrk
-   for 10 s and prints requests/s, latency p50/p99 and the ratio to the ceiling:
-   the ceiling is /healthz, a bare Django view returning a fixed small JSON;
-4. stops gunicorn, drops the database, empties Redis database 15, exits 0.
+   loads the normal demo (``seed_demo --force``), runs collectstatic, ANALYZE;
+2. starts gunicorn with ``config.settings.bench`` (production, plus the bare floor
+   of ``bench/bareview.py``) on a free loopback port (2 × cores + 1 workers), Redis
+   database 15 as cache and session store;
+3. for each target and each connection count (16 and 1): checks one request
+   answers 200, warms up, then runs wrk for 10 s and prints requests/s, latency
+   p50/p99 and the ratios to the ceiling (/healthz, a fixed small JSON) and to the
+   same-work floor (the API's page query, bare: no DRF, no auth, no middleware);
+4. with ``--scale district``, does the same again on the district-scale demo, in
+   the kept database of ``bench/bench_registry.py`` (seeded on first use);
+5. stops gunicorn, drops the database, empties Redis database 15, exits 0.
 
 Only 127.0.0.1 is loaded. Missing tools (wrk, PostgreSQL, Redis) are reported
 and the run exits 0 without figures. See bench/README.md.
@@ -33,7 +37,9 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_registry  # noqa: E402
 import loadgen  # noqa: E402
+from bareview import BARE_PATH  # noqa: E402
 from pgutil import PG_URL, admin_sql, say  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,7 +67,9 @@ class Figure:
     requests_per_second: float | None = None
     p50_ms: float | None = None
     p99_ms: float | None = None
-    ratio: float | None = None
+    connections: int = 0
+    ratio: float | None = None  # of the ceiling
+    floor_ratio: float | None = None  # of the same-work floor
     requests: int = 0
     errors: int = 0
     skipped: str | None = None
@@ -95,18 +103,24 @@ def missing_prerequisite() -> str | None:
 # --- database and server ---------------------------------------------------------------
 
 
-def django_env(database: str) -> dict[str, str]:
+def django_env(database: str, *, kept: bool = False) -> dict[str, str]:
+    """The bench server's environment; ``kept``: the district database of
+    bench_registry.py, whose identifiers are encrypted with its fixed bench keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    if kept:
+        id_keys, hash_key = f"bench:{bench_registry.BENCH_KEY}", bench_registry.BENCH_HASH_KEY
+    else:
+        id_keys = f"bench:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+        hash_key = secrets.token_urlsafe(32)
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SETTINGS_MODULE="config.settings.bench",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=f"{PG_URL}/{database}",
         REDIS_URL=REDIS_URL,
         CELERY_BROKER_URL=REDIS_URL,
-        ID_ENCRYPTION_KEYS=f"bench:{key}",
-        ID_HASH_KEY=secrets.token_urlsafe(32),
+        ID_ENCRYPTION_KEYS=id_keys,
+        ID_HASH_KEY=hash_key,
         # Measure throughput, not the request budgets (the throttle's cache work still runs).
         API_KEY_THROTTLE="100000000/min",
         API_USER_THROTTLE="100000000/min",
@@ -214,7 +228,7 @@ def preflight(base: str, target: Target) -> str | None:
         return f"HTTP {status} on {target.path}"
     if not content_type.startswith(target.expect):
         return f"unexpected Content-Type {content_type!r}"
-    if target.name == "api":
+    if target.name in ("api", "bare"):
         rows = json.loads(body).get("results")
         if not isinstance(rows, list) or len(rows) != 50:
             return f"expected a page of 50 rows, got {len(rows or [])}"
@@ -224,67 +238,110 @@ def preflight(base: str, target: Target) -> str | None:
 # --- the run ---------------------------------------------------------------------------
 
 
+def same_page(base, api: Target, bare: Target) -> str | None:
+    """None if the floor answers the very rows of the API's first page, else why not."""
+    pages = []
+    for target in (api, bare):
+        status, _type, body = fetch(base + target.path, target.headers)
+        if status != 200:
+            return f"HTTP {status} on {target.path}"
+        pages.append([row["id"] for row in json.loads(body)["results"]])
+    return None if pages[0] == pages[1] else "the floor's rows differ from the API's page"
+
+
 def measure(base, targets, args) -> list[Figure]:
-    figures, ceiling = [], None
+    figures = []
+    skipped = {}
     for target in targets:
-        figure = Figure(target.name, target.path, target.what)
-        figures.append(figure)
         problem = preflight(base, target)
         if problem:
-            figure.skipped = problem
+            skipped[target.name] = problem
             say(f"  {target.what}: skipped ({problem})")
-            continue
-        loadgen.run(
-            base + target.path,
-            duration=args.warmup,
-            threads=args.threads_wrk,
-            connections=args.connections,
-            headers=target.headers,
-        )
-        result = loadgen.run(
-            base + target.path,
-            duration=args.duration,
-            threads=args.threads_wrk,
-            connections=args.connections,
-            headers=target.headers,
-        )
-        problem = preflight(base, target)  # wrk counts a 3xx as success: check again
+    by_name = {t.name: t for t in targets}
+    if not skipped.keys() & {"api", "bare"} and {"api", "bare"} <= by_name.keys():
+        problem = same_page(base, by_name["api"], by_name["bare"])
         if problem:
-            figure.skipped = f"after the run: {problem}"
-        figure.requests_per_second = result.requests_per_second
-        figure.p50_ms, figure.p99_ms = result.p50_ms, result.p99_ms
-        figure.requests, figure.errors = result.requests, result.errors
-        if target.name == "ceiling":
-            ceiling = result.requests_per_second
-        if ceiling:
-            figure.ratio = result.requests_per_second / ceiling
-        say(
-            f"  {target.what}: {result.requests_per_second:,.0f} req/s "
-            f"(p50 {_ms(result.p50_ms)}, p99 {_ms(result.p99_ms)}, errors {result.errors})"
-        )
+            skipped["bare"] = problem
+            say(f"  {by_name['bare'].what}: skipped ({problem})")
+    for connections in args.connections:
+        threads = max(1, min(args.threads_wrk, connections))
+        level = []
+        for target in targets:
+            figure = Figure(target.name, target.path, target.what, connections=connections)
+            figures.append(figure)
+            level.append(figure)
+            if target.name in skipped:
+                figure.skipped = skipped[target.name]
+                continue
+            run = dict(threads=threads, connections=connections, headers=target.headers)
+            loadgen.run(base + target.path, duration=args.warmup, **run)
+            result = loadgen.run(base + target.path, duration=args.duration, **run)
+            problem = preflight(base, target)  # wrk counts a 3xx as success: check again
+            if problem:
+                figure.skipped = f"after the run: {problem}"
+            figure.requests_per_second = result.requests_per_second
+            figure.p50_ms, figure.p99_ms = result.p50_ms, result.p99_ms
+            figure.requests, figure.errors = result.requests, result.errors
+            say(
+                f"  {target.what}, {connections} conn.: {result.requests_per_second:,.0f} req/s "
+                f"(p50 {_ms(result.p50_ms)}, p99 {_ms(result.p99_ms)}, errors {result.errors})"
+            )
+        shares(level)
     return figures
+
+
+def shares(level: list[Figure]) -> None:
+    """Each figure's req/s as a share of the ceiling's and of the floor's (same load)."""
+    rate = {f.target: f.requests_per_second for f in level}
+    for figure in level:
+        if figure.requests_per_second is None:
+            continue
+        if rate.get("ceiling"):
+            figure.ratio = figure.requests_per_second / rate["ceiling"]
+        if rate.get("bare"):
+            figure.floor_ratio = figure.requests_per_second / rate["bare"]
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} ms"
 
 
+def _share(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0%}" if value >= 0.01 else f"{value:.1%}"
+
+
 def report(figures: list[Figure], header: str) -> None:
     say()
     say(header)
-    say(f"{'target':<30}{'path':<34}{'req/s':>8}{'p50':>11}{'p99':>11}{'of ceiling':>12}")
-    for f in figures:
-        label = f"{f.what:<30}{f.path:<34}"
-        if f.requests_per_second is None:
-            say(f"{label}{'n/a':>8}   skipped: {f.skipped}")
-            continue
-        ratio = "-" if f.ratio is None else f"{f.ratio:.0%}"
+    for connections in dict.fromkeys(f.connections for f in figures):
+        say()
+        say(f"{connections} connection{'s' if connections != 1 else ''}:")
         say(
-            f"{label}{f.requests_per_second:>8,.0f}{_ms(f.p50_ms):>11}"
-            f"{_ms(f.p99_ms):>11}{ratio:>12}"
+            f"{'target':<34}{'path':<34}{'req/s':>8}{'p50':>11}{'p99':>11}"
+            f"{'of ceiling':>12}{'of floor':>10}"
         )
-        if f.errors or f.skipped:
-            say(f"{'':<4}! {f.errors} errors; {f.skipped or ''}")
+        for f in figures:
+            if f.connections != connections:
+                continue
+            label = f"{f.what:<34}{f.path:<34}"
+            if f.requests_per_second is None:
+                say(f"{label}{'n/a':>8}   skipped: {f.skipped}")
+                continue
+            say(
+                f"{label}{f.requests_per_second:>8,.0f}{_ms(f.p50_ms):>11}"
+                f"{_ms(f.p99_ms):>11}{_share(f.ratio):>12}{_share(f.floor_ratio):>10}"
+            )
+            if f.errors or f.skipped:
+                say(f"{'':<4}! {f.errors} errors; {f.skipped or ''}")
+
+
+def _connections(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("connection counts are positive integers, e.g. 16,1")
+    return values
 
 
 def parse_args(argv):
@@ -301,86 +358,117 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--duration", type=int, default=loadgen.MAX_DURATION)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections",
+        type=_connections,
+        default=[16, 1],
+        help="wrk connection counts, comma-separated (default 16,1)",
+    )
     parser.add_argument("--threads-wrk", type=int, default=2)
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--scale",
+        choices=["normal", "district"],
+        default="normal",
+        help="district: also measure on the district-scale demo (~400,000 dwellings; the "
+        f"kept database {bench_registry.DATABASE}, seeded in several minutes on first use)",
+    )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="do not drop the databases (the normal one, and the district one after "
+        "bench_registry.py)",
+    )
     args = parser.parse_args(argv)
     args.cores = cores
     args.duration = max(1, min(args.duration, loadgen.MAX_DURATION))
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    problem = missing_prerequisite()
-    if problem:
-        say(f"bench: not run. {problem}")
-        return 0
+def prepare_normal(database: str, env) -> None:
+    admin_sql(f'CREATE DATABASE "{database}"')
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "seed_demo", "--force", "-v0")
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if load > args.cores / 2:
-        say(
-            f"bench: warning: load average {load:.1f} on {args.cores} cores; "
-            "other work on this machine will lower the figures"
-        )
-    database = f"linli_bench_{os.getpid()}"
-    env = django_env(database)
-    workdir = Path(tempfile.mkdtemp(prefix="linli-bench-"))
-    server = None
-    started = time.monotonic()
-    all_figures = {}
-    try:
-        say(f"bench: database {database}, logs in {workdir}")
-        admin_sql(f'CREATE DATABASE "{database}"')
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "seed_demo", "--force", "-v0")
-        manage(env, "collectstatic", "--noinput", "-v0")
-        # planner statistics, as a live database has them (autovacuum may not have run yet)
-        admin_sql("VACUUM ANALYZE", database=database)
-        creds = json.loads(
-            subprocess.run(
-                [sys.executable, str(BASE_DIR / "bench" / "prepare.py")],
-                cwd=BASE_DIR,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        say(f"bench: ready in {time.monotonic() - started:.0f} s (demo data, static files)")
-        say(f"bench: the API is called with {creds.get('api_auth')}")
 
-        api_headers = [*PROXY_HEADERS]
-        if creds.get("api_header"):
-            api_headers.append(creds["api_header"])
-        elif creds.get("api_cookie"):
-            api_headers.append(f"Cookie: {creds['api_cookie']}")
-        targets = [
+def prepare_district(database: str, env) -> None:
+    # bench_registry's own preparation: created if absent, migrated, seeded (idempotent,
+    # resumes an interrupted seed), VACUUM ANALYZE.
+    bench_registry.prepare(database, bench_registry.env_for(database), timeout=3600)
+
+
+def credentials(env, *, district_cadre: bool) -> dict:
+    command = [sys.executable, str(BASE_DIR / "bench" / "prepare.py")]
+    if district_cadre:
+        command.append("--district-cadre")
+    done = subprocess.run(
+        command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def targets_for(creds: dict, *, district: bool) -> list[Target]:
+    api_headers = [*PROXY_HEADERS]
+    if creds.get("api_header"):
+        api_headers.append(creds["api_header"])
+    elif creds.get("api_cookie"):
+        api_headers.append(f"Cookie: {creds['api_cookie']}")
+    targets = [
+        Target(
+            "ceiling", "/healthz", "ceiling: bare view, JSON", PROXY_HEADERS, "application/json"
+        ),
+        Target(
+            "bare",
+            BARE_PATH,
+            "floor: same page query, bare",
+            PROXY_HEADERS,
+            "application/json",
+        ),
+        Target(
+            "api",
+            "/api/v1/dwellings/?page_size=50",
+            "API: place list, page of 50",
+            api_headers,
+            "application/json",
+        ),
+        Target(
+            "home",
+            "/",
+            "home page, cadre 13800000002",
+            [*PROXY_HEADERS, f"Cookie: {creds['cadre_cookie']}"],
+            "text/html",
+        ),
+    ]
+    if district:
+        targets.append(
             Target(
-                "ceiling",
-                "/healthz",
-                "ceiling: bare view, JSON",
-                PROXY_HEADERS,
-                "application/json",
-            ),
-            Target(
-                "api",
-                "/api/v1/dwellings/?page_size=50",
-                "API: place list, page of 50",
-                api_headers,
-                "application/json",
-            ),
-            Target(
-                "home",
+                "home_district",
                 "/",
-                "home page, cadre 13800000002",
-                [*PROXY_HEADERS, f"Cookie: {creds['cadre_cookie']}"],
+                "home page, district cadre",
+                [*PROXY_HEADERS, f"Cookie: {creds['district_cadre_cookie']}"],
                 "text/html",
-            ),
-        ]
+            )
+        )
+    return targets
+
+
+def run_scale(scale: str, args, workdir: Path, all_figures: dict) -> None:
+    district = scale == "district"
+    database = bench_registry.DATABASE if district else f"linli_bench_{os.getpid()}"
+    env = django_env(database, kept=district)
+    started = time.monotonic()
+    server = None
+    try:
+        say(f"bench: {scale} scale, database {database}")
+        (prepare_district if district else prepare_normal)(database, env)
+        manage(env, "collectstatic", "--noinput", "-v0")
+        # planner statistics, as production's autovacuum keeps them after a bulk load
+        admin_sql("VACUUM ANALYZE", database=database)
+        creds = credentials(env, district_cadre=district)
+        env["LINLI_BENCH_BARE_KEY_PREFIX"] = creds.get("api_key_prefix") or ""
+        rows = admin_sql("SELECT count(*) FROM buildings_dwelling", database=database)[0][0]
+        say(f"bench: ready in {time.monotonic() - started:.0f} s ({rows:,} dwellings)")
+        say(f"bench: the API is called with {creds.get('api_auth')}")
+        targets = targets_for(creds, district=district)
 
         classes = ["sync", "gthread"] if args.worker_class == "both" else [args.worker_class]
         for worker_class in classes:
@@ -396,19 +484,50 @@ def main(argv=None) -> int:
                 workers=args.workers,
                 worker_class=worker_class,
                 threads=args.threads,
-                log_path=workdir / f"gunicorn-{worker_class}.log",
+                log_path=workdir / f"gunicorn-{scale}-{worker_class}.log",
             )
             wait_until_up(base + "/healthz", server)
             figures = measure(base, targets, args)
             stop(server)
             server = None
-            all_figures[worker_class] = figures
+            all_figures[f"{scale}/{worker_class}"] = figures
             report(
                 figures,
-                f"Linli bench: gunicorn {shape}, {args.cores} CPU cores shared with wrk "
-                f"({args.threads_wrk} threads, {args.connections} connections), "
+                f"Linli bench, {scale} scale ({rows:,} dwellings): gunicorn {shape}, "
+                f"{args.cores} CPU cores shared with wrk ({args.threads_wrk} threads), "
                 f"PostgreSQL + Redis on loopback, {args.duration} s per target",
             )
+    finally:
+        stop(server)
+        # the district database is bench_registry.py's: it runs next and drops it
+        if not district and not args.keep_db:
+            try:
+                admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            except Exception as exc:  # noqa: BLE001
+                say(f"bench: could not drop {database}: {exc}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    problem = missing_prerequisite()
+    if problem:
+        say(f"bench: not run. {problem}")
+        return 0
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > args.cores / 2:
+        say(
+            f"bench: warning: load average {load:.1f} on {args.cores} cores; "
+            "other work on this machine will lower the figures"
+        )
+    workdir = Path(tempfile.mkdtemp(prefix="linli-bench-"))
+    started = time.monotonic()
+    all_figures = {}
+    say(f"bench: logs in {workdir}")
+    scales = ["normal", "district"] if args.scale == "district" else ["normal"]
+    try:
+        for scale in scales:
+            run_scale(scale, args, workdir, all_figures)
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         out = RESULTS_DIR / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
         out.write_text(
@@ -421,6 +540,7 @@ def main(argv=None) -> int:
                     "threads": args.threads,
                     "connections": args.connections,
                     "duration": args.duration,
+                    "scales": scales,
                     "figures": {k: [asdict(f) for f in v] for k, v in all_figures.items()},
                 },
                 indent=2,
@@ -429,12 +549,6 @@ def main(argv=None) -> int:
         )
         say(f"\nbench: figures saved to {out.relative_to(BASE_DIR)}")
     finally:
-        stop(server)
-        if not args.keep_db:
-            try:
-                admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            except Exception as exc:  # noqa: BLE001
-                say(f"bench: could not drop {database}: {exc}")
         try:
             import redis
 
@@ -449,15 +563,16 @@ def main(argv=None) -> int:
 EXTRA_BENCHMARKS = ["bench_registry.py", "bench_import.py"]
 
 
-def run_extra_benchmarks() -> None:
+def run_extra_benchmarks(keep_db: bool = False) -> None:
     for script in EXTRA_BENCHMARKS:
         path = BASE_DIR / "bench" / script
         if path.exists():
             say(f"\nbench: {script}")
-            subprocess.run([sys.executable, str(path)], cwd=BASE_DIR, check=False)
+            extra = ["--keep-db"] if keep_db else []
+            subprocess.run([sys.executable, str(path), *extra], cwd=BASE_DIR, check=False)
 
 
 if __name__ == "__main__":
     status = main()
-    run_extra_benchmarks()
+    run_extra_benchmarks(keep_db="--keep-db" in sys.argv[1:])
     sys.exit(status)
