@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_scoping import ScopedModelAdmin, SuperuserOnlyMixin
+from core.api.authentication import forget_cached_key
 from core.api.places import place_type_choices, resolve_place
 from core.api.scopes import api_scope_choices
 from core.audit import action_label
@@ -168,6 +169,7 @@ class ApiKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            forget_cached_key(obj)  # a new expiry (or name) holds from the next request on
             return
         api_key, full_key = api_key_create(
             name=form.cleaned_data["name"],

@@ -10,17 +10,31 @@ The place models live in ``buildings`` (above ``core``), so they register
 themselves here with :func:`register_place` when their app is ready; ``core``
 never imports an upper app.
 
-The answer is cached on the user object, which Django builds once per request.
+The answer is cached on the user object, which Django builds once per request, and
+in the cache across requests (:func:`scope_for`): an entry is good while two versions
+held in the cache are unchanged - the user's, bumped whenever their grants change
+(:func:`clear_scope_cache`, and every guardian grant row saved or deleted), and the
+places', bumped whenever a place that a grant can cover through another is saved or
+deleted, or a place moves (:func:`places_changed`, connected by the places' app), since a
+grant on a Subdistrict covers the neighbourhoods under it *now*. Every cache
+call goes through ``core.redis.CacheGuard``: without the cache, scopes are resolved
+from the database as before.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from core.redis import guard_for
 
 # kind of a resolved grant
 NEIGHBOURHOOD, ESTATE, BUILDING = "neighbourhood", "estate", "building"
@@ -53,6 +67,7 @@ def register_place(
     _PLACE_RELATED[model] = tuple(name_needs)
     if is_kind is not None:
         _KIND_MODELS[is_kind] = model
+    _connect_grant_signals()  # guardian rows written outside accounts.services
 
 
 def place_models() -> list[type]:
@@ -199,10 +214,162 @@ def scope_for(principal, perm: str | Iterable[str]) -> Scope:
         return EVERYTHING
     cache = principal.__dict__.setdefault("_linli_scope_cache", {})
     if codenames not in cache:
-        cache[codenames] = scope_from_grants(_guardian_grants(principal, codenames))
+        cache[codenames] = _shared_scope(principal, codenames)
     return cache[codenames]
 
 
 def clear_scope_cache(user) -> None:
-    """Forget cached scopes (after a grant changes within the same request)."""
+    """Forget ``user``'s cached scopes, in this request and in the shared cache
+    (after their grants change)."""
     user.__dict__.pop("_linli_scope_cache", None)
+    if getattr(user, "pk", None) is not None:
+        _bump(_user_version_key(user.pk))
+
+
+def places_changed(**_signal) -> None:
+    """Forget every cached scope: the place tree changed (a signal receiver)."""
+    _bump(PLACES_VERSION_KEY)
+
+
+# --- the shared cache ----------------------------------------------------------------------
+
+CACHE_ALIAS = "default"
+DEFAULT_CACHE_SECONDS = 300
+PLACES_VERSION_KEY = "scope:v:places"
+VERSION_SECONDS = 24 * 3600  # a lost version is drawn anew, which only drops entries
+_WHAT = "scope lookups"
+
+
+def _cache():
+    from django.core.cache import caches
+
+    return caches[CACHE_ALIAS]
+
+
+def _user_version_key(user_id) -> str:
+    return f"scope:v:user:{user_id}"
+
+
+def _entry_key(user, codenames: tuple[str, ...]) -> str:
+    # date_joined tells apart two accounts that had the same id (a test database)
+    joined = getattr(user, "date_joined", None)
+    stamp = int(joined.timestamp() * 1_000_000) if joined is not None else ""
+    return f"scope:{user.pk}:{stamp}:{','.join(codenames)}"
+
+
+def _set_version(key: str) -> None:
+    guard_for(CACHE_ALIAS).call(
+        _WHAT, _cache().set, key, secrets.token_hex(8), timeout=VERSION_SECONDS
+    )
+
+
+def _bump(key: str) -> None:
+    """A new version now, and again on commit: a request that read the grants before
+    the commit and cached them under the first new version is not believed."""
+    _set_version(key)
+    transaction.on_commit(lambda: _set_version(key))
+
+
+def _versions(found: dict, keys: list[str]) -> tuple[str, ...] | None:
+    """The versions under ``keys`` (those missing drawn now), or None without the cache."""
+    guard = guard_for(CACHE_ALIAS)
+    versions = []
+    for key in keys:
+        value = found.get(key)
+        if value is None:
+            token = secrets.token_hex(8)
+            added = guard.call(_WHAT, _cache().add, key, token, timeout=VERSION_SECONDS)
+            if added is None:
+                return None
+            value = token if added else guard.call(_WHAT, _cache().get, key)
+            if value is None:
+                return None
+        versions.append(value)
+    return tuple(versions)
+
+
+def _cached_scope(version_keys: list[str], entry_key: str, resolve: Callable[[], Scope]) -> Scope:
+    """The scope under ``entry_key`` while ``version_keys`` hold, else ``resolve()``d and
+    stored. One cache round trip when it is there; without the cache, ``resolve()``."""
+    guard = guard_for(CACHE_ALIAS)
+    found = guard.call(_WHAT, _cache().get_many, [*version_keys, entry_key])
+    if found is None:  # no cache: the database, as without one
+        return resolve()
+    versions = _versions(found, version_keys)
+    entry = found.get(entry_key)
+    if versions is not None and isinstance(entry, tuple) and len(entry) == 4:
+        entry_versions, neighbourhoods, estates, buildings = entry
+        if entry_versions == versions:
+            return Scope(
+                neighbourhood_ids=frozenset(neighbourhoods),
+                estate_ids=frozenset(estates),
+                building_ids=frozenset(buildings),
+            )
+    scope = resolve()
+    if versions is not None:
+        entry = (
+            versions,
+            sorted(scope.neighbourhood_ids),
+            sorted(scope.estate_ids),
+            sorted(scope.building_ids),
+        )
+        seconds = getattr(settings, "LINLI_SCOPE_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
+        guard.call(_WHAT, _cache().set, entry_key, entry, timeout=seconds)
+    return scope
+
+
+def _shared_scope(user, codenames: tuple[str, ...]) -> Scope:
+    """The user's scope from the shared cache, or resolved from their guardian grants."""
+    return _cached_scope(
+        [_user_version_key(user.pk), PLACES_VERSION_KEY],
+        _entry_key(user, codenames),
+        lambda: scope_from_grants(_guardian_grants(user, codenames)),
+    )
+
+
+def place_scope(place_type_id: int, place_id: int) -> Scope:
+    """What a grant on one place covers (an API key's jurisdiction), cached while the
+    places' version holds."""
+    return _cached_scope(
+        [PLACES_VERSION_KEY],
+        f"scope:place:{place_type_id}:{place_id}",
+        lambda: scope_from_grants([(place_type_id, place_id)]),
+    )
+
+
+# --- grants changed outside accounts.services (guardian rows, group membership) -------------
+
+
+def _user_grant_changed(sender, instance, **_kwargs) -> None:
+    _bump(_user_version_key(instance.user_id))
+
+
+def _group_grant_changed(sender, **_kwargs) -> None:
+    _bump(PLACES_VERSION_KEY)  # rare: every member's scope, simplest by the global version
+
+
+def _membership_changed(sender, instance, action, reverse, pk_set, **_kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if reverse or instance.pk is None:  # a group's members changed
+        _bump(PLACES_VERSION_KEY)
+    else:
+        _bump(_user_version_key(instance.pk))
+
+
+def _connect_grant_signals() -> None:
+    from django.contrib.auth import get_user_model
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _user_grant_changed, sender=UserObjectPermission, dispatch_uid="linli-scope-uop"
+        )
+        signal.connect(
+            _group_grant_changed, sender=GroupObjectPermission, dispatch_uid="linli-scope-gop"
+        )
+    groups = getattr(get_user_model(), "groups", None)
+    if groups is not None:
+        m2m_changed.connect(
+            _membership_changed, sender=groups.through, dispatch_uid="linli-scope-groups"
+        )

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.api.authentication import forget_cached_key
 from core.api.scopes import clean_api_scopes
 from core.models import ApiKey
 from core.scoping import place_models
@@ -78,5 +79,6 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     now = timezone.now()
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
     api_key.refresh_from_db(fields=["revoked_at"])
+    forget_cached_key(api_key)  # refused from the very next request on
     logger.info("API key %s (%s) revoked", api_key.prefix, api_key.name)
     return api_key

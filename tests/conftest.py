@@ -26,6 +26,18 @@ from .factories import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Every test starts with empty caches: the database is rolled back between tests and
+    its ids are reused, so a scope, an API key or a count cached by one test must not be
+    read by the next."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield
+
+
 def _side(subdistrict, label):
     neighbourhood = NeighbourhoodFactory(subdistrict=subdistrict, name=f"{label}居民区")
     company = PropertyCompanyFactory(name=f"{label}物业有限公司")

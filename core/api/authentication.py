@@ -3,7 +3,12 @@
 `Authorization: Api-Key <key>` is for district systems. A key authenticates as an
 :class:`ApiKeyPrincipal`: not a User, but something ``core.scoping.scope_for``
 understands - its scope is the key's jurisdiction. Failures are 401s whose ``code``
-says why (unknown, revoked, expired key).
+says why (unknown, revoked, expired key). The key's row (never its secret nor its hash)
+is kept in the cache for ``LINLI_API_KEY_CACHE_SECONDS`` under a name derived from the
+key's hash, valid while the key's generation in the cache holds: revoking a key, or
+changing it in the admin, draws a new generation (:func:`forget_cached_key`), so it
+takes effect on the very next request. Expiry is checked on every request; without
+the cache, every request reads the database as before.
 
 A browser session (:class:`SessionAuthentication`, DRF's with CSRF on writes) opens the
 API to staff only once the session is OTP-verified when ``LINLI_STAFF_2FA_REQUIRED`` is
@@ -12,17 +17,22 @@ on, the same rule as the pages (:func:`two_factor_pending`, which
 sign-in.
 """
 
+import hashlib
 import hmac
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from core.models import ApiKey, hash_api_key
-from core.scoping import scope_from_grants
+from core.redis import guard_for
+from core.scoping import place_scope
 
 KEYWORD = "Api-Key"
 KEY_TAG = "linli"
@@ -66,7 +76,7 @@ class ApiKeyPrincipal:
     def linli_scope(self, codenames):
         """The key's jurisdiction (the same for every permission)."""
         if self._scope is None:
-            self._scope = scope_from_grants([(self.api_key.place_type_id, self.api_key.place_id)])
+            self._scope = place_scope(self.api_key.place_type_id, self.api_key.place_id)
         return self._scope
 
     def has_perm(self, perm, obj=None):
@@ -86,6 +96,95 @@ def split_key(raw: str) -> str | None:
     if tag != KEY_TAG or not prefix or not secret:
         return None
     return prefix
+
+
+# --- the key's row in the cache ------------------------------------------------------------
+
+CACHE_ALIAS = "default"
+DEFAULT_CACHE_SECONDS = 30
+GENERATION_SECONDS = 24 * 3600  # a lost generation is drawn anew, which only drops the row
+_WHAT = "API-key lookups"
+# what a principal needs of the row; never the secret, nor its hash
+_CACHED_FIELDS = (
+    "id",
+    "prefix",
+    "name",
+    "scopes",
+    "place_type_id",
+    "place_id",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+)
+
+
+def _cache_names(key_hash: str) -> tuple[str, str]:
+    """(row, generation) cache keys of the key with this hash: names derived from it."""
+    digest = hashlib.sha256(f"linli-api-key-cache:{key_hash}".encode()).hexdigest()[:40]
+    return f"apikey:{digest}", f"apikey:gen:{digest}"
+
+
+def _set_generation(name: str) -> None:
+    guard_for(CACHE_ALIAS).call(
+        _WHAT, caches[CACHE_ALIAS].set, name, secrets.token_hex(8), timeout=GENERATION_SECONDS
+    )
+
+
+def forget_cached_key(api_key: ApiKey) -> None:
+    """Make every cached copy of ``api_key`` stale: call after any write to the row.
+
+    A new generation now and again on commit, so that a request that read the row before
+    the commit does not keep it under the first one.
+    """
+    key_hash = api_key.key_hash or (
+        ApiKey.objects.filter(pk=api_key.pk).values_list("key_hash", flat=True).first()
+    )
+    if not key_hash:
+        return
+    _row, generation = _cache_names(key_hash)
+    _set_generation(generation)
+    transaction.on_commit(lambda: _set_generation(generation))
+    guard_for(CACHE_ALIAS).call(_WHAT, caches[CACHE_ALIAS].delete, _last_used_name(api_key.pk))
+
+
+def _last_used_name(pk) -> str:
+    return f"apikey:used:{pk}"
+
+
+def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None]:
+    """(the cached key or None, the generation to store a fresh row under or None)."""
+    guard = guard_for(CACHE_ALIAS)
+    cache = caches[CACHE_ALIAS]
+    row_name, generation_name = _cache_names(key_hash)
+    found = guard.call(_WHAT, cache.get_many, [row_name, generation_name])
+    if found is None:
+        return None, None
+    generation = found.get(generation_name)
+    if generation is None:
+        token = secrets.token_hex(8)
+        added = guard.call(_WHAT, cache.add, generation_name, token, timeout=GENERATION_SECONDS)
+        generation = token if added else None  # a race or no cache: do not store
+        return None, generation
+    row = found.get(row_name)
+    if isinstance(row, dict) and row.get("generation") == generation:
+        fields = row.get("fields") or {}
+        if fields.get("prefix") == prefix and set(fields) == set(_CACHED_FIELDS):
+            key = ApiKey(**fields)
+            key.key_hash = None  # not loaded: a save() of this instance fails loudly
+            key._state.adding = False
+            key._state.db = ApiKey.objects.db
+            return key, generation
+    return None, generation
+
+
+def _to_cache(key: ApiKey, generation: str) -> None:
+    row_name, _generation_name = _cache_names(key.key_hash)
+    row = {
+        "generation": generation,
+        "fields": {name: getattr(key, name) for name in _CACHED_FIELDS},
+    }
+    seconds = getattr(settings, "LINLI_API_KEY_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
+    guard_for(CACHE_ALIAS).call(_WHAT, caches[CACHE_ALIAS].set, row_name, row, timeout=seconds)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -111,9 +210,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     @staticmethod
     def _lookup(raw: str) -> ApiKey:
         prefix = split_key(raw)
-        key = ApiKey.objects.filter(prefix=prefix).first() if prefix else None
-        if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(raw)):
+        if not prefix:
             raise exceptions.AuthenticationFailed(_("Invalid API key."), code="invalid_api_key")
+        key_hash = hash_api_key(raw)
+        key, generation = _from_cache(key_hash, prefix)
+        if key is None:
+            key = ApiKey.objects.filter(prefix=prefix).first()
+            if key is None or not hmac.compare_digest(key.key_hash, key_hash):
+                raise exceptions.AuthenticationFailed(_("Invalid API key."), code="invalid_api_key")
+            if generation is not None:
+                _to_cache(key, generation)
         if key.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
                 _("This API key has been revoked."), code="api_key_revoked"
@@ -127,12 +233,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def _touch(key: ApiKey) -> None:
-        """Record last use, at most once per LINLI_API_KEY_LAST_USED_RESOLUTION seconds."""
+        """Record last use, at most once per LINLI_API_KEY_LAST_USED_RESOLUTION seconds.
+
+        The row may come from the cache, whose ``last_used_at`` lags: a marker in the
+        cache that lives for the resolution says a write was made (by any process).
+        """
         now = timezone.now()
-        resolution = timedelta(seconds=settings.LINLI_API_KEY_LAST_USED_RESOLUTION)
-        if key.last_used_at is None or now - key.last_used_at >= resolution:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now
+        seconds = settings.LINLI_API_KEY_LAST_USED_RESOLUTION
+        if key.last_used_at is not None and now - key.last_used_at < timedelta(seconds=seconds):
+            return
+        added = guard_for(CACHE_ALIAS).call(
+            _WHAT, caches[CACHE_ALIAS].add, _last_used_name(key.pk), 1, timeout=seconds
+        )
+        if added is False:  # written within the resolution already
+            return
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
