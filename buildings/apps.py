@@ -38,6 +38,35 @@ class BuildingsConfig(AppConfig):
         # the rows an estate or building move carries along (buildings.services)
         register_place_bound(Building, Dwelling, Elevator, ElevatorInspection)
 
+        from django.db.models.signals import post_delete, post_save
+
+        from core.scoping import places_changed
+
+        from .signals import place_moved
+
+        # The cached scopes (core.scoping) hold what each grant covered: a grant on a
+        # District, Subdistrict or Area covers the neighbourhoods under it, so a change to
+        # any of those four may change a scope. A grant on an Estate or a Building covers
+        # that place alone, whatever happens around it: their saves leave scopes alone.
+        for model in (District, Subdistrict, Area, Neighbourhood):
+            uid = f"linli-scope-{model._meta.model_name}"
+            post_save.connect(places_changed, sender=model, dispatch_uid=uid)
+            post_delete.connect(places_changed, sender=model, dispatch_uid=uid)
+        place_moved.connect(places_changed, dispatch_uid="linli-scope-place-moved")
+
         from core.api.scopes import register_api_scope
 
         register_api_scope(PLACES_READ, _("read places"))
+
+        from django.db.models.signals import post_delete, post_save
+
+        from .selectors import place_counts_changed
+        from .signals import place_moved
+
+        # the home page's cached place counts follow every place change (buildings.selectors)
+        for model in (Neighbourhood, Estate, Building, Dwelling, Elevator):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    place_counts_changed, sender=model, dispatch_uid="buildings.place_counts"
+                )
+        place_moved.connect(place_counts_changed, dispatch_uid="buildings.place_counts")

@@ -3,26 +3,34 @@ page shows: the places a user holds a role on, their dwellings and a cadre's fig
 
 Every list here costs a fixed number of queries, whatever the number of places a user
 holds: role places are fetched one query per kind of place (at most six), dwellings in
-one query, a cadre's figures in a handful.
+one query, a cadre's figures in a handful. A cadre's place counts are one query, kept in
+the cache for ``LINLI_HOME_COUNTS_SECONDS`` under the scope and a place version that
+every place change bumps (:func:`place_counts_changed`).
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import unicodedata
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import Count, IntegerField, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import RoleAssignment
-from core.scoping import scope_for
+from core.redis import guard_for
+from core.scoping import Scope, scope_for
 
 from .models import (
     Area,
@@ -208,6 +216,110 @@ def owned_dwellings_for(*, user):
     )
 
 
+# --- a cadre's place counts, cached --------------------------------------------------
+
+# How long a scope's place counts are kept (default of settings.LINLI_HOME_COUNTS_SECONDS).
+HOME_COUNTS_SECONDS = 300
+# What the counts are of, in the order of PlaceCounts' fields.
+_COUNTED = (Estate, Building, Dwelling, Elevator)
+_PLACE_VERSION_KEY = "linli.places.version"
+_COUNTS_KEY = "linli.home.counts"
+_WHAT = "home page counts"
+
+
+@dataclass(frozen=True)
+class PlaceCounts:
+    estates: int
+    buildings: int
+    dwellings: int
+    elevators: int
+
+
+def _cache():
+    return caches[DEFAULT_CACHE_ALIAS], guard_for(DEFAULT_CACHE_ALIAS)
+
+
+def _bump_place_version() -> None:
+    cache, guard = _cache()
+    guard.call(_WHAT, cache.set, _PLACE_VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def place_counts_changed(**kwargs) -> None:
+    """Receiver of place saves, deletes and moves (connected in ``BuildingsConfig.ready``).
+
+    Every cached count becomes stale at once: the place version they are keyed by is
+    replaced now and again when the transaction commits, so counts cached meanwhile from
+    a snapshot before the commit are not read afterwards. With the cache away the bump
+    is lost; entries made before it expire after ``LINLI_HOME_COUNTS_SECONDS``.
+    """
+    _bump_place_version()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_bump_place_version)
+
+
+def _place_version(cache, guard) -> str | None:
+    """The current place version, or None when the cache is away (nothing is cached)."""
+    version = guard.call(_WHAT, cache.get, _PLACE_VERSION_KEY)
+    if version is None and not guard.is_open:
+        # not set yet (or evicted): the first one wins
+        version = uuid.uuid4().hex
+        if not guard.call(_WHAT, cache.add, _PLACE_VERSION_KEY, version, None, default=False):
+            version = guard.call(_WHAT, cache.get, _PLACE_VERSION_KEY)
+    return version
+
+
+def _scope_digest(scope: Scope) -> str:
+    if scope.everything:
+        text = "all"
+    else:
+        kinds = (scope.neighbourhood_ids, scope.estate_ids, scope.building_ids)
+        text = "|".join(",".join(map(str, sorted(ids))) for ids in kinds)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _count_places(scope: Scope) -> PlaceCounts:
+    """The scope's estates, buildings, dwellings and elevators, in one query.
+
+    Each count is one indexed scan of the denormalised place ids (``scope.filter``);
+    a kind the scope cannot reach is left out of the union and counts 0.
+    """
+    parts = [
+        scope.filter(model.objects.all())
+        .order_by()
+        .annotate(kind=Value(index, output_field=IntegerField()))
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+        for index, model in enumerate(_COUNTED)
+    ]
+    counts = [0] * len(_COUNTED)
+    for kind, n in parts[0].union(*parts[1:], all=True):
+        counts[kind] = n
+    return PlaceCounts(*counts)
+
+
+def place_counts_for(scope: Scope) -> PlaceCounts:
+    """The place counts of ``scope``: from the cache, or one query (then cached).
+
+    Exact after every place change (the entry holds the place version it was counted
+    at, and a change replaces the version); without the cache the query runs every time.
+    """
+    cache, guard = _cache()
+    version = _place_version(cache, guard)
+    if version is None:
+        return _count_places(scope)
+    # one entry per scope, holding the version it was counted at (no stale entries pile up)
+    key = f"{_COUNTS_KEY}:{_scope_digest(scope)}"
+    cached = guard.call(_WHAT, cache.get, key)
+    if cached is not None and cached[0] == version:
+        return PlaceCounts(*cached[1])
+    counts = _count_places(scope)
+    seconds = getattr(settings, "LINLI_HOME_COUNTS_SECONDS", HOME_COUNTS_SECONDS)
+    value = (counts.estates, counts.buildings, counts.dwellings, counts.elevators)
+    guard.call(_WHAT, cache.set, key, (version, value), seconds)
+    return counts
+
+
 @dataclass
 class CadreOverview:
     estates: int
@@ -223,20 +335,23 @@ class CadreOverview:
 def cadre_overview_for(*, user, today: datetime.date | None = None) -> CadreOverview | None:
     """Figures for the places a user manages, or None if they manage none.
 
-    Elevators listed are those whose annual inspection is overdue or due within
-    ``INSPECTION_WARNING_DAYS``, soonest first.
+    The place counts come from :func:`place_counts_for` (cached). Elevators listed are
+    those whose annual inspection is overdue or due within ``INSPECTION_WARNING_DAYS``,
+    soonest first, always read fresh (an indexed range on ``next_inspection_due``); the
+    total is counted only when the list is cut.
     """
     scope = scope_for(user, MANAGE)
     if scope.is_empty:
         return None
     today = today or timezone.localdate()
+    counts = place_counts_for(scope)
     due = elevators_due(user=user, within_days=INSPECTION_WARNING_DAYS, today=today)
     shown = list(due[:DUE_ELEVATORS_SHOWN])
     return CadreOverview(
-        estates=scope.filter(Estate.objects.all()).count(),
-        buildings=scope.filter(Building.objects.all()).count(),
-        dwellings=scope.filter(Dwelling.objects.all()).count(),
-        elevators=scope.filter(Elevator.objects.all()).count(),
+        estates=counts.estates,
+        buildings=counts.buildings,
+        dwellings=counts.dwellings,
+        elevators=counts.elevators,
         due_elevators=shown,
         due_total=due.count() if len(shown) == DUE_ELEVATORS_SHOWN else len(shown),
         today=today,

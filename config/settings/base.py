@@ -125,6 +125,12 @@ REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5.0)
 LINLI_SESSION_CACHE_SECONDS = env.int("LINLI_SESSION_CACHE_SECONDS", default=300)
 # /readyz: all checks together answer within this many seconds (core.health).
 LINLI_READYZ_DEADLINE = env.float("LINLI_READYZ_DEADLINE", default=2.0)
+# how long the home page keeps a scope's place counts (a place change refreshes them)
+LINLI_HOME_COUNTS_SECONDS = env.int("LINLI_HOME_COUNTS_SECONDS", default=300)
+# how long an API key's row and a user's resolved scope are reused across requests
+# (revoking a key or changing a role takes effect at once: both are versioned)
+LINLI_API_KEY_CACHE_SECONDS = env.int("LINLI_API_KEY_CACHE_SECONDS", default=30)
+LINLI_SCOPE_CACHE_SECONDS = env.int("LINLI_SCOPE_CACHE_SECONDS", default=300)
 if REDIS_URL:
     CACHES = redis_cache_settings(
         REDIS_URL, connect_timeout=REDIS_CONNECT_TIMEOUT, read_timeout=REDIS_READ_TIMEOUT
