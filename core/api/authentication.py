@@ -8,7 +8,9 @@ is kept in the cache for ``LINLI_API_KEY_CACHE_SECONDS`` under a name derived fr
 key's hash, valid while the key's generation in the cache holds: revoking a key, or
 changing it in the admin, draws a new generation (:func:`forget_cached_key`), so it
 takes effect on the very next request. Expiry is checked on every request; without
-the cache, every request reads the database as before.
+the cache, every request reads the database as before. One ``get_many`` fetches the
+row, its generation and the last-used marker together, so a request with a cached key
+costs one round trip to the cache.
 
 A browser session (:class:`SessionAuthentication`, DRF's with CSRF on writes) opens the
 API to staff only once the session is OTP-verified when ``LINLI_STAFF_2FA_REQUIRED`` is
@@ -20,7 +22,7 @@ sign-in.
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -118,10 +120,20 @@ _CACHED_FIELDS = (
 )
 
 
+def _digest(key_hash: str) -> str:
+    return hashlib.sha256(f"linli-api-key-cache:{key_hash}".encode()).hexdigest()[:40]
+
+
 def _cache_names(key_hash: str) -> tuple[str, str]:
     """(row, generation) cache keys of the key with this hash: names derived from it."""
-    digest = hashlib.sha256(f"linli-api-key-cache:{key_hash}".encode()).hexdigest()[:40]
+    digest = _digest(key_hash)
     return f"apikey:{digest}", f"apikey:gen:{digest}"
+
+
+def _last_used_name(key_hash: str) -> str:
+    """The last-used marker's cache key: derived from the hash too, so that it is
+    fetched with the row (the key's pk is not known before the row is read)."""
+    return f"apikey:used:{_digest(key_hash)}"
 
 
 def _set_generation(name: str) -> None:
@@ -144,27 +156,31 @@ def forget_cached_key(api_key: ApiKey) -> None:
     _row, generation = _cache_names(key_hash)
     _set_generation(generation)
     transaction.on_commit(lambda: _set_generation(generation))
-    guard_for(CACHE_ALIAS).call(_WHAT, caches[CACHE_ALIAS].delete, _last_used_name(api_key.pk))
+    guard_for(CACHE_ALIAS).call(_WHAT, caches[CACHE_ALIAS].delete, _last_used_name(key_hash))
 
 
-def _last_used_name(pk) -> str:
-    return f"apikey:used:{pk}"
+# what the one read of the cache found about a key: the marker is the time of the last
+# write of last_used_at (None: absent, UNKNOWN: the cache was not read)
+UNKNOWN = object()
 
 
-def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None]:
-    """(the cached key or None, the generation to store a fresh row under or None)."""
+def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None, object]:
+    """(the cached key or None, the generation to store a fresh row under or None,
+    the last-used marker), in one round trip."""
     guard = guard_for(CACHE_ALIAS)
     cache = caches[CACHE_ALIAS]
     row_name, generation_name = _cache_names(key_hash)
-    found = guard.call(_WHAT, cache.get_many, [row_name, generation_name])
+    used_name = _last_used_name(key_hash)
+    found = guard.call(_WHAT, cache.get_many, [row_name, generation_name, used_name])
     if found is None:
-        return None, None
+        return None, None, UNKNOWN
+    marker = found.get(used_name)
     generation = found.get(generation_name)
     if generation is None:
         token = secrets.token_hex(8)
         added = guard.call(_WHAT, cache.add, generation_name, token, timeout=GENERATION_SECONDS)
         generation = token if added else None  # a race or no cache: do not store
-        return None, generation
+        return None, generation, marker
     row = found.get(row_name)
     if isinstance(row, dict) and row.get("generation") == generation:
         fields = row.get("fields") or {}
@@ -173,8 +189,8 @@ def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None]:
             key.key_hash = None  # not loaded: a save() of this instance fails loudly
             key._state.adding = False
             key._state.db = ApiKey.objects.db
-            return key, generation
-    return None, generation
+            return key, generation, marker
+    return None, generation, marker
 
 
 def _to_cache(key: ApiKey, generation: str) -> None:
@@ -200,20 +216,21 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("Malformed API key header."), code="invalid_api_key"
             )
-        key = self._lookup(raw)
-        self._touch(key)
+        key, key_hash, marker = self._lookup(raw)
+        self._touch(key, key_hash, marker)
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request):
         return f'{KEYWORD} realm="api"'
 
     @staticmethod
-    def _lookup(raw: str) -> ApiKey:
+    def _lookup(raw: str) -> tuple[ApiKey, str, object]:
+        """(the key, its hash, its last-used marker as the cache holds it)."""
         prefix = split_key(raw)
         if not prefix:
             raise exceptions.AuthenticationFailed(_("Invalid API key."), code="invalid_api_key")
         key_hash = hash_api_key(raw)
-        key, generation = _from_cache(key_hash, prefix)
+        key, generation, marker = _from_cache(key_hash, prefix)
         if key is None:
             key = ApiKey.objects.filter(prefix=prefix).first()
             if key is None or not hmac.compare_digest(key.key_hash, key_hash):
@@ -229,24 +246,35 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 _("This API key has expired."), code="api_key_expired"
             )
         ContentType.objects.get_for_id(key.place_type_id)  # warm the cache
-        return key
+        return key, key_hash, marker
 
     @staticmethod
-    def _touch(key: ApiKey) -> None:
+    def _touch(key: ApiKey, key_hash: str, marker: object = UNKNOWN) -> None:
         """Record last use, at most once per LINLI_API_KEY_LAST_USED_RESOLUTION seconds.
 
         The row may come from the cache, whose ``last_used_at`` lags: a marker in the
-        cache that lives for the resolution says a write was made (by any process).
+        cache that lives for the resolution, holding the time of the write, says a write
+        was made (by any process). ``marker`` is what :func:`_from_cache` found of it
+        in the same read as the row, so a marker that is there costs no round trip;
+        only an absent one is added (``add``: of two processes, one writes).
         """
         now = timezone.now()
         seconds = settings.LINLI_API_KEY_LAST_USED_RESOLUTION
-        if key.last_used_at is not None and now - key.last_used_at < timedelta(seconds=seconds):
+        resolution = timedelta(seconds=seconds)
+        if key.last_used_at is not None and now - key.last_used_at < resolution:
             return
-        added = guard_for(CACHE_ALIAS).call(
-            _WHAT, caches[CACHE_ALIAS].add, _last_used_name(key.pk), 1, timeout=seconds
-        )
-        if added is False:  # written within the resolution already
-            return
+        guard = guard_for(CACHE_ALIAS)
+        cache = caches[CACHE_ALIAS]
+        name = _last_used_name(key_hash)
+        if isinstance(marker, datetime):
+            if now - marker < resolution:
+                return  # written within the resolution already
+            # there, but older than the resolution says (clocks apart): replace it
+            guard.call(_WHAT, cache.set, name, now, timeout=seconds)
+        else:  # absent, or not read (no cache): the add decides who writes
+            added = guard.call(_WHAT, cache.add, name, now, timeout=seconds)
+            if added is False:  # another process wrote within the resolution
+                return
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
 

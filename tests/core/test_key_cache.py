@@ -161,3 +161,86 @@ def test_without_redis_a_key_still_authenticates_from_the_database(world):
         assert client.get(ESTATES, headers=auth(full_key)).status_code == 401
     core_redis.reset_guards()
     assert ApiKey.objects.get(pk=api_key.pk).revoked_at is not None
+
+
+class CountingCache:
+    """Counts the calls the API-key lookup makes to the default cache."""
+
+    NAMES = ("get", "get_many", "set", "set_many", "add", "delete", "incr", "has_key")
+
+    def __init__(self):
+        self.calls: list[str] = []
+        self.depth = 0
+
+    def patches(self):
+        def counted(name, method):
+            def call(*args, **kwargs):
+                if self.depth == 0:  # not LocMemCache's own get_many -> get
+                    self.calls.append(name)
+                self.depth += 1
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    self.depth -= 1
+
+            return call
+
+        return [
+            mock.patch.object(cache, name, counted(name, getattr(cache, name)))
+            for name in self.NAMES
+        ]
+
+
+def authenticate(full_key):
+    from django.test import RequestFactory
+
+    from core.api.authentication import ApiKeyAuthentication
+
+    request = RequestFactory().get(ESTATES, headers=auth(full_key))
+    return ApiKeyAuthentication().authenticate(request)
+
+
+def test_a_cached_key_costs_one_cache_read_though_its_last_use_is_stale(world, client):
+    api_key, full_key = make_key(world)
+    for _ in range(2):
+        assert client.get(ESTATES, headers=auth(full_key)).status_code == 200
+    api_key.refresh_from_db()
+    written = api_key.last_used_at
+    counting = CountingCache()
+    patches = counting.patches()
+    for patch in patches:
+        patch.start()
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            principal, _key = authenticate(full_key)
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+    assert principal.api_key.pk == api_key.pk
+    # the row cached by the first request holds no last use; the marker, read with it,
+    # says one was written within the resolution: no add, no write
+    assert counting.calls == ["get_many"]
+    assert key_queries(captured) == []
+    api_key.refresh_from_db()
+    assert api_key.last_used_at == written
+
+
+def test_the_marker_is_added_once_the_resolution_has_passed(world, client):
+    api_key, full_key = make_key(world)
+    assert client.get(ESTATES, headers=auth(full_key)).status_code == 200
+    api_key.refresh_from_db()
+    later = api_key.last_used_at + datetime.timedelta(seconds=61)
+    counting = CountingCache()
+    patches = counting.patches()
+    for patch in patches:
+        patch.start()
+    try:
+        with mock.patch("django.utils.timezone.now", return_value=later):
+            authenticate(full_key)
+            authenticate(full_key)  # the marker just written holds
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+    assert counting.calls == ["get_many", "set", "get_many"]
+    api_key.refresh_from_db()
+    assert api_key.last_used_at == later
