@@ -13,9 +13,11 @@ object on stdout:
   home page opens even when two-factor sign-in is required for staff;
 - ``api_key_prefix``: the key's prefix, for the "same work, bare" floor
   (``bench/bareview.py``), which filters by the key's jurisdiction;
-- with ``--district-cadre``: ``district_cadre_cookie``, the same for cadre
-  13899990001 (created if absent, the cadre role on every subdistrict of the demo
-  district through ``accounts.services.role_grant``: the whole district).
+- with ``--district-cadre`` (``bench/run.py`` always passes it, at both scales):
+  ``district_cadre_cookie``, the same for cadre 13899990001 (created if absent, the
+  cadre role on every subdistrict of the demo district through
+  ``accounts.services.role_grant``: the whole district), whose home page and
+  resident changelist (``/admin/residents/resident/``) the bench measures.
 
 Not part of the application; only ``bench/run.py`` calls it.
 """

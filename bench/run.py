@@ -6,12 +6,18 @@
    of ``bench/bareview.py``) on a free loopback port (2 × cores + 1 workers), Redis
    database 15 as cache and session store;
 3. for each target and each connection count (16 and 1): checks one request
-   answers 200, warms up, then runs wrk for 10 s and prints requests/s, latency
-   p50/p99 and the ratios to the ceiling (/healthz, a fixed small JSON) and to the
-   same-work floor (the API's page query, bare: no DRF, no auth, no middleware);
-4. with ``--scale district``, does the same again on the district-scale demo, in
-   the kept database of ``bench/bench_registry.py`` (seeded on first use);
-5. stops gunicorn, drops the database, empties Redis database 15, exits 0.
+   answers 200 with the right content type, warms up, then runs wrk for 10 s and
+   prints requests/s, latency p50/p99 and the ratios to the ceiling (/healthz, a
+   fixed small JSON) and to the same-work floor (the API's page query, bare: no
+   DRF, no auth, no middleware);
+4. only with ``--scale district``, does the same again on the district-scale demo,
+   in the kept database of ``bench/bench_registry.py`` (seeded on first use), then
+   prints the district ÷ normal table of p50 at 1 connection (PASS at most 1.2×)
+   for the API list, the resident changelist and the home page of the district
+   cadre;
+5. stops gunicorn, drops the database, empties Redis database 15, exits 0;
+6. runs ``bench_registry.py`` and ``bench_import.py`` - unless the run is a short
+   check (``--smoke``, ``--duration`` under 10 s) or ``--no-extra``.
 
 Only 127.0.0.1 is loaded. Missing tools (wrk, PostgreSQL, Redis) are reported
 and the run exits 0 without figures. See bench/README.md.
@@ -48,6 +54,11 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOST = "127.0.0.1"
 # Behind the production proxy every request arrives as HTTPS (SECURE_SSL_REDIRECT stays on).
 PROXY_HEADERS = ["X-Forwarded-Proto: https"]
+RESIDENT_CHANGELIST = "/admin/residents/resident/"
+# district ÷ normal, p50 at 1 connection: the most a target may slow down on district data
+SCALE_RATIO_LIMIT = 1.2
+SCALE_RATIO_CONNECTIONS = 1
+SCALE_RATIO_TARGETS = ("api", "changelist_district", "home_district")
 
 
 @dataclass
@@ -57,6 +68,7 @@ class Target:
     what: str
     headers: list[str]
     expect: str  # a Content-Type prefix
+    marker: str | None = None  # text the body must hold (e.g. the changelist, not a login form)
 
 
 @dataclass
@@ -73,6 +85,17 @@ class Figure:
     requests: int = 0
     errors: int = 0
     skipped: str | None = None
+
+
+@dataclass
+class ScaleRatio:
+    target: str
+    what: str
+    normal_p50_ms: float | None
+    district_p50_ms: float | None
+    ratio: float | None
+    verdict: str  # PASS, FAIL or n/a
+    reason: str = ""
 
 
 # --- prerequisites ---------------------------------------------------------------------
@@ -228,6 +251,8 @@ def preflight(base: str, target: Target) -> str | None:
         return f"HTTP {status} on {target.path}"
     if not content_type.startswith(target.expect):
         return f"unexpected Content-Type {content_type!r}"
+    if target.marker and target.marker.encode() not in body:
+        return f"the page does not hold {target.marker!r}"
     if target.name in ("api", "bare"):
         rows = json.loads(body).get("results")
         if not isinstance(rows, list) or len(rows) != 50:
@@ -274,7 +299,8 @@ def measure(base, targets, args) -> list[Figure]:
                 figure.skipped = skipped[target.name]
                 continue
             run = dict(threads=threads, connections=connections, headers=target.headers)
-            loadgen.run(base + target.path, duration=args.warmup, **run)
+            if args.warmup > 0:
+                loadgen.run(base + target.path, duration=args.warmup, **run)
             result = loadgen.run(base + target.path, duration=args.duration, **run)
             problem = preflight(base, target)  # wrk counts a 3xx as success: check again
             if problem:
@@ -312,6 +338,9 @@ def _share(value: float | None) -> str:
     return f"{value:.0%}" if value >= 0.01 else f"{value:.1%}"
 
 
+WHAT, PATH = 38, 34  # column widths
+
+
 def report(figures: list[Figure], header: str) -> None:
     say()
     say(header)
@@ -319,13 +348,13 @@ def report(figures: list[Figure], header: str) -> None:
         say()
         say(f"{connections} connection{'s' if connections != 1 else ''}:")
         say(
-            f"{'target':<34}{'path':<34}{'req/s':>8}{'p50':>11}{'p99':>11}"
+            f"{'target':<{WHAT}}{'path':<{PATH}}{'req/s':>8}{'p50':>11}{'p99':>11}"
             f"{'of ceiling':>12}{'of floor':>10}"
         )
         for f in figures:
             if f.connections != connections:
                 continue
-            label = f"{f.what:<34}{f.path:<34}"
+            label = f"{f.what:<{WHAT}}{f.path:<{PATH}}"
             if f.requests_per_second is None:
                 say(f"{label}{'n/a':>8}   skipped: {f.skipped}")
                 continue
@@ -335,6 +364,57 @@ def report(figures: list[Figure], header: str) -> None:
             )
             if f.errors or f.skipped:
                 say(f"{'':<4}! {f.errors} errors; {f.skipped or ''}")
+
+
+def scale_ratios(
+    normal: list[Figure],
+    district: list[Figure],
+    *,
+    connections: int = SCALE_RATIO_CONNECTIONS,
+    limit: float = SCALE_RATIO_LIMIT,
+    targets: tuple[str, ...] = SCALE_RATIO_TARGETS,
+) -> list[ScaleRatio]:
+    """District ÷ normal p50 of each of ``targets`` at ``connections``: PASS when at most
+    ``limit``, FAIL above it, n/a when either side has no clean figure."""
+
+    def pick(figures, name):
+        return next((f for f in figures if f.target == name and f.connections == connections), None)
+
+    ratios = []
+    for name in targets:
+        at_normal, at_district = pick(normal, name), pick(district, name)
+        what = (at_district or at_normal).what if (at_district or at_normal) else name
+        reason = ""
+        for scale, figure in (("normal", at_normal), ("district", at_district)):
+            if figure is None:
+                reason = f"not measured at {connections} conn. on the {scale} scale"
+            elif figure.skipped or figure.p50_ms is None:
+                reason = f"{scale}: {figure.skipped or 'no p50'}"
+            elif figure.errors:
+                reason = f"{scale}: {figure.errors} errors"
+            if reason:
+                break
+        n_p50 = at_normal.p50_ms if at_normal else None
+        d_p50 = at_district.p50_ms if at_district else None
+        if reason or not n_p50:
+            ratios.append(ScaleRatio(name, what, n_p50, d_p50, None, "n/a", reason or "p50 of 0"))
+            continue
+        ratio = d_p50 / n_p50
+        ratios.append(
+            ScaleRatio(name, what, n_p50, d_p50, ratio, "PASS" if ratio <= limit else "FAIL")
+        )
+    return ratios
+
+
+def report_ratios(ratios: list[ScaleRatio], header: str, *, limit: float = SCALE_RATIO_LIMIT):
+    say()
+    at = f"p50 at {SCALE_RATIO_CONNECTIONS} connection"
+    say(f"{header}: district ÷ normal, {at} (PASS at most {limit:g}×)")
+    say(f"{'target':<{WHAT}}{'normal p50':>12}{'district p50':>14}{'ratio':>8}  verdict")
+    for r in ratios:
+        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}×"
+        line = f"{r.what:<{WHAT}}{_ms(r.normal_p50_ms):>12}{_ms(r.district_p50_ms):>14}{ratio:>8}"
+        say(f"{line}  {r.verdict}" + (f" ({r.reason})" if r.reason else ""))
 
 
 def _connections(text: str) -> list[int]:
@@ -356,8 +436,15 @@ def parse_args(argv):
     )
     parser.add_argument("--workers", type=int, default=2 * (cores or 1) + 1)
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--duration", type=int, default=loadgen.MAX_DURATION)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=loadgen.MAX_DURATION,
+        help=f"seconds of wrk per target and connection count (1-{loadgen.MAX_DURATION}, "
+        "default the maximum); under the maximum the run is a short check, which skips "
+        "bench_registry.py and bench_import.py",
+    )
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up (0: none)")
     parser.add_argument(
         "--connections",
         type=_connections,
@@ -369,8 +456,21 @@ def parse_args(argv):
         "--scale",
         choices=["normal", "district"],
         default="normal",
-        help="district: also measure on the district-scale demo (~400,000 dwellings; the "
-        f"kept database {bench_registry.DATABASE}, seeded in several minutes on first use)",
+        help="normal (default): the normal demo only; district: also measure on the "
+        "district-scale demo (~400,000 dwellings; the kept database "
+        f"{bench_registry.DATABASE}, seeded in several minutes on first use) and print "
+        "the district ÷ normal table",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a short check that every target answers and wrk reads it: "
+        "--duration 1 --warmup 0 --connections 1, no bench_registry.py/bench_import.py",
+    )
+    parser.add_argument(
+        "--no-extra",
+        action="store_true",
+        help="do not run bench_registry.py and bench_import.py after the HTTP figures",
     )
     parser.add_argument(
         "--keep-db",
@@ -380,7 +480,12 @@ def parse_args(argv):
     )
     args = parser.parse_args(argv)
     args.cores = cores
+    if args.smoke:
+        args.duration, args.warmup, args.connections = 1, 0, [1]
     args.duration = max(1, min(args.duration, loadgen.MAX_DURATION))
+    args.warmup = max(0, args.warmup)
+    # bench_registry.py seeds (and drops) the district database: a full run only
+    args.extra = not (args.no_extra or args.smoke or args.duration < loadgen.MAX_DURATION)
     return args
 
 
@@ -396,17 +501,17 @@ def prepare_district(database: str, env) -> None:
     bench_registry.prepare(database, bench_registry.env_for(database), timeout=3600)
 
 
-def credentials(env, *, district_cadre: bool) -> dict:
-    command = [sys.executable, str(BASE_DIR / "bench" / "prepare.py")]
-    if district_cadre:
-        command.append("--district-cadre")
+def credentials(env) -> dict:
+    # The district cadre at both scales: its pages are compared district ÷ normal.
+    command = [sys.executable, str(BASE_DIR / "bench" / "prepare.py"), "--district-cadre"]
     done = subprocess.run(
         command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def targets_for(creds: dict, *, district: bool) -> list[Target]:
+def targets_for(creds: dict) -> list[Target]:
+    """The same targets at both scales (the API key is on the demo district)."""
     api_headers = [*PROXY_HEADERS]
     if creds.get("api_header"):
         api_headers.append(creds["api_header"])
@@ -426,7 +531,7 @@ def targets_for(creds: dict, *, district: bool) -> list[Target]:
         Target(
             "api",
             "/api/v1/dwellings/?page_size=50",
-            "API: place list, page of 50",
+            "API list, district key",
             api_headers,
             "application/json",
         ),
@@ -438,16 +543,18 @@ def targets_for(creds: dict, *, district: bool) -> list[Target]:
             "text/html",
         ),
     ]
-    if district:
-        targets.append(
-            Target(
-                "home_district",
-                "/",
-                "home page, district cadre",
-                [*PROXY_HEADERS, f"Cookie: {creds['district_cadre_cookie']}"],
-                "text/html",
-            )
-        )
+    district_cadre = [*PROXY_HEADERS, f"Cookie: {creds['district_cadre_cookie']}"]
+    targets += [
+        Target("home_district", "/", "home page, district cadre", district_cadre, "text/html"),
+        Target(
+            "changelist_district",
+            RESIDENT_CHANGELIST,
+            "resident changelist, district cadre",
+            district_cadre,
+            "text/html",
+            marker='id="changelist"',
+        ),
+    ]
     return targets
 
 
@@ -463,12 +570,12 @@ def run_scale(scale: str, args, workdir: Path, all_figures: dict) -> None:
         manage(env, "collectstatic", "--noinput", "-v0")
         # planner statistics, as production's autovacuum keeps them after a bulk load
         admin_sql("VACUUM ANALYZE", database=database)
-        creds = credentials(env, district_cadre=district)
+        creds = credentials(env)
         env["LINLI_BENCH_BARE_KEY_PREFIX"] = creds.get("api_key_prefix") or ""
         rows = admin_sql("SELECT count(*) FROM buildings_dwelling", database=database)[0][0]
         say(f"bench: ready in {time.monotonic() - started:.0f} s ({rows:,} dwellings)")
         say(f"bench: the API is called with {creds.get('api_auth')}")
-        targets = targets_for(creds, district=district)
+        targets = targets_for(creds)
 
         classes = ["sync", "gthread"] if args.worker_class == "both" else [args.worker_class]
         for worker_class in classes:
@@ -507,6 +614,19 @@ def run_scale(scale: str, args, workdir: Path, all_figures: dict) -> None:
                 say(f"bench: could not drop {database}: {exc}")
 
 
+def compare_scales(all_figures: dict) -> dict[str, list[ScaleRatio]]:
+    """The district ÷ normal table of each worker class measured at both scales."""
+    ratios = {}
+    for key, district in all_figures.items():
+        scale, _sep, worker_class = key.partition("/")
+        normal = all_figures.get(f"normal/{worker_class}")
+        if scale != "district" or normal is None:
+            continue
+        ratios[worker_class] = scale_ratios(normal, district)
+        report_ratios(ratios[worker_class], f"{worker_class} workers")
+    return ratios
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     problem = missing_prerequisite()
@@ -525,9 +645,11 @@ def main(argv=None) -> int:
     all_figures = {}
     say(f"bench: logs in {workdir}")
     scales = ["normal", "district"] if args.scale == "district" else ["normal"]
+    ratios = {}
     try:
         for scale in scales:
             run_scale(scale, args, workdir, all_figures)
+        ratios = compare_scales(all_figures)
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         out = RESULTS_DIR / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
         out.write_text(
@@ -542,6 +664,8 @@ def main(argv=None) -> int:
                     "duration": args.duration,
                     "scales": scales,
                     "figures": {k: [asdict(f) for f in v] for k, v in all_figures.items()},
+                    "scale_ratios": {k: [asdict(r) for r in v] for k, v in ratios.items()},
+                    "scale_ratio_limit": SCALE_RATIO_LIMIT,
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -556,6 +680,10 @@ def main(argv=None) -> int:
         except Exception as exc:  # noqa: BLE001
             say(f"bench: could not empty {REDIS_URL}: {exc}")
     say(f"bench: done in {time.monotonic() - started:.0f} s")
+    if args.extra:
+        run_extra_benchmarks(keep_db=args.keep_db)
+    else:
+        say("bench: bench_registry.py and bench_import.py not run (short check or --no-extra)")
     return 0
 
 
@@ -573,6 +701,4 @@ def run_extra_benchmarks(keep_db: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    status = main()
-    run_extra_benchmarks(keep_db="--keep-db" in sys.argv[1:])
-    sys.exit(status)
+    sys.exit(main())
