@@ -10,7 +10,14 @@ class BuildingsConfig(AppConfig):
     verbose_name = _("Places")
 
     def ready(self):
-        from core.scoping import BUILDING, ESTATE, NEIGHBOURHOOD, register_place
+        from core.scoping import (
+            BUILDING,
+            DISTRICT,
+            ESTATE,
+            NEIGHBOURHOOD,
+            SUBDISTRICT,
+            register_place,
+        )
 
         from . import events  # noqa: F401 - declares the app's audit actions
         from .models import Area, Building, District, Estate, Neighbourhood, Subdistrict
@@ -23,8 +30,10 @@ class BuildingsConfig(AppConfig):
 
             return expand
 
-        register_place(District, under("subdistrict__district_id"))
-        register_place(Subdistrict, under("subdistrict_id"))
+        # a grant on a district or subdistrict is also kept whole: place-bound rows are
+        # filtered on their denormalised district_id / subdistrict_id
+        register_place(District, under("subdistrict__district_id"), whole=DISTRICT)
+        register_place(Subdistrict, under("subdistrict_id"), whole=SUBDISTRICT)
         register_place(Area, under("area_id"))
         register_place(Neighbourhood, lambda ids: (NEIGHBOURHOOD, ids), is_kind=NEIGHBOURHOOD)
         register_place(Estate, lambda ids: (ESTATE, ids), is_kind=ESTATE)

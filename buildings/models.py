@@ -13,13 +13,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 
-from .placebound import BUILDING, PlaceBound
+from .placebound import BUILDING, PlaceBound, regroup_neighbourhood, regroup_subdistrict
 
 # Permissions granted on places with django-guardian. The same codenames exist
 # on every level of the tree: a grant on a Subdistrict covers its neighbourhoods.
@@ -75,9 +75,25 @@ class Subdistrict(TimeStampedModel):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        """A subdistrict given to another district takes its rows along (their
+        denormalised ``district_id``, ``buildings.placebound``)."""
+        with transaction.atomic():
+            before = _stored(Subdistrict, self.pk, "district_id")
+            super().save(*args, **kwargs)
+            if before is not None and before != self.district_id:
+                regroup_subdistrict(self.pk, self.district_id)
+
     @classmethod
     def scope_q(cls, scope):
         return models.Q(pk__in=_visible_neighbourhoods(scope).values("subdistrict_id"))
+
+
+def _stored(model, pk, field):
+    """A field's value as stored (None for a new row)."""
+    if pk is None:
+        return None
+    return model._base_manager.filter(pk=pk).values_list(field, flat=True).first()
 
 
 def _visible_neighbourhoods(scope):
@@ -149,9 +165,20 @@ class Neighbourhood(TimeStampedModel):
     def neighbourhood_id(self):
         return self.pk
 
+    def save(self, *args, **kwargs):
+        """A neighbourhood given to another subdistrict takes its rows along (their
+        denormalised ``subdistrict_id`` and ``district_id``, ``buildings.placebound``)."""
+        with transaction.atomic():
+            before = _stored(Neighbourhood, self.pk, "subdistrict_id")
+            super().save(*args, **kwargs)
+            if before is not None and before != self.subdistrict_id:
+                regroup_neighbourhood(self.pk)
+
     @classmethod
     def scope_q(cls, scope):
-        return scope.q(neighbourhood="id")
+        return scope.q(
+            neighbourhood="id", subdistrict="subdistrict_id", district="subdistrict__district_id"
+        )
 
 
 class PropertyCompany(TimeStampedModel):
@@ -223,7 +250,12 @@ class Estate(TimeStampedModel):
 
     @classmethod
     def scope_q(cls, scope):
-        return scope.q(neighbourhood="neighbourhood_id", estate="id")
+        return scope.q(
+            neighbourhood="neighbourhood_id",
+            estate="id",
+            subdistrict="neighbourhood__subdistrict_id",
+            district="neighbourhood__subdistrict__district_id",
+        )
 
 
 class Building(PlaceBound, TimeStampedModel):

@@ -18,7 +18,15 @@ from core.scoping import scope_for
 from . import events
 from .models import Building, Elevator, ElevatorInspection, Estate, Neighbourhood, add_years
 from .permissions import MANAGE
-from .placebound import BUILDING, ESTATE, NEIGHBOURHOOD, place_bound_models
+from .placebound import (
+    BUILDING,
+    DISTRICT,
+    ESTATE,
+    NEIGHBOURHOOD,
+    SUBDISTRICT,
+    place_bound_models,
+    wide_ids,
+)
 from .signals import place_moved
 
 PASSING_RESULTS = frozenset(
@@ -232,6 +240,11 @@ def _carry(*, level: str, place_id: int, changes: dict[str, int], by, reason: st
     """
     user = by if isinstance(by, models.Model) else None
     rows: dict[str, int] = {}
+    if NEIGHBOURHOOD in changes:  # the district and subdistrict follow the neighbourhood
+        changes = dict(changes)
+        changes[SUBDISTRICT], changes[DISTRICT] = wide_ids([changes[NEIGHBOURHOOD]])[
+            changes[NEIGHBOURHOOD]
+        ]
     for model in place_bound_models():
         condition = model.place_q(level, [place_id])
         levels = model.place_levels()

@@ -3,8 +3,15 @@
 Permissions are granted with django-guardian on *places* (a District,
 Subdistrict, Area, Neighbourhood, Estate or Building), never on rows. A grant
 on a place covers everything under it. This module turns a user's grants into
-a :class:`Scope` - sets of neighbourhood, estate and building ids - and every
-selector, admin class and API view filters with ``scope.filter(queryset)``.
+a :class:`Scope` - sets of neighbourhood, estate and building ids, and the districts
+and subdistricts granted whole - and every selector, admin class and API view
+filters with ``scope.filter(queryset)``.
+
+A grant on a District or Subdistrict is kept as that one id as well as the
+neighbourhoods under it: rows that carry denormalised ``district_id`` /
+``subdistrict_id`` columns (``buildings.placebound.PlaceBound``) are filtered on those,
+so the predicate of a district-wide cadre is ``district_id = 7``, not an IN list of
+the 557 neighbourhoods under it, and its cost does not grow with the jurisdiction.
 
 The place models live in ``buildings`` (above ``core``), so they register
 themselves here with :func:`register_place` when their app is ready; ``core``
@@ -38,6 +45,8 @@ from core.redis import guard_for
 
 # kind of a resolved grant
 NEIGHBOURHOOD, ESTATE, BUILDING = "neighbourhood", "estate", "building"
+# the levels a grant can cover whole, kept as their own ids (``Scope.district_ids`` ...)
+DISTRICT, SUBDISTRICT = "district", "subdistrict"
 
 # place model -> function(ids) -> (kind, ids covered)
 _PLACES: dict[type, Callable[[list[int]], tuple[str, Iterable[int]]]] = {}
@@ -45,6 +54,8 @@ _PLACES: dict[type, Callable[[list[int]], tuple[str, Iterable[int]]]] = {}
 _PLACE_RELATED: dict[type, tuple[str, ...]] = {}
 # kind -> the place model whose ids are ids of that kind (Neighbourhood for "neighbourhood")
 _KIND_MODELS: dict[str, type] = {}
+# place model -> the level its grants cover whole (District -> "district")
+_WHOLE: dict[type, str] = {}
 
 
 def register_place(
@@ -53,6 +64,7 @@ def register_place(
     *,
     name_needs: tuple[str, ...] = (),
     is_kind: str | None = None,
+    whole: str | None = None,
 ):
     """Declare ``model`` a place on which permissions can be granted.
 
@@ -62,11 +74,18 @@ def register_place(
     place's ``str()`` reads, so that a list of places loads them in one query.
     ``is_kind`` names the kind of id the model's own primary keys are (a Neighbourhood's
     ids are "neighbourhood" ids), so that core can name a bare ``neighbourhood_id``.
+    ``whole`` (DISTRICT or SUBDISTRICT) says that a grant on the model also covers that
+    level whole: the scope keeps the granted ids for a predicate on the rows'
+    denormalised column of that level.
     """
     _PLACES[model] = expand
     _PLACE_RELATED[model] = tuple(name_needs)
     if is_kind is not None:
         _KIND_MODELS[is_kind] = model
+    if whole is not None:
+        if whole not in (DISTRICT, SUBDISTRICT):
+            raise ValueError(f"whole must be {DISTRICT!r} or {SUBDISTRICT!r}, not {whole!r}")
+        _WHOLE[model] = whole
     _connect_grant_signals()  # guardian rows written outside accounts.services
 
 
@@ -88,12 +107,30 @@ def place_queryset(model: type) -> QuerySet:
 
 @dataclass(frozen=True)
 class Scope:
-    """The places a principal may see. ``everything`` for superusers."""
+    """The places a principal may see. ``everything`` for superusers.
+
+    ``neighbourhood_ids`` holds every neighbourhood covered, however it was granted (for
+    membership tests and choice lists). ``district_ids`` / ``subdistrict_ids`` hold the
+    districts and subdistricts granted whole, and ``direct_neighbourhood_ids`` the
+    neighbourhoods covered otherwise (a grant on the neighbourhood or on an area; None:
+    all of ``neighbourhood_ids``): a model with district and subdistrict columns is
+    filtered on those three, a predicate whose size is the number of grants.
+    """
 
     everything: bool = False
     neighbourhood_ids: frozenset[int] = field(default_factory=frozenset)
     estate_ids: frozenset[int] = field(default_factory=frozenset)
     building_ids: frozenset[int] = field(default_factory=frozenset)
+    district_ids: frozenset[int] = field(default_factory=frozenset)
+    subdistrict_ids: frozenset[int] = field(default_factory=frozenset)
+    direct_neighbourhood_ids: frozenset[int] | None = None
+
+    @property
+    def narrow_neighbourhood_ids(self) -> frozenset[int]:
+        """The neighbourhoods covered other than through a district or subdistrict whole."""
+        if self.direct_neighbourhood_ids is None:
+            return self.neighbourhood_ids
+        return self.direct_neighbourhood_ids
 
     @property
     def is_empty(self) -> bool:
@@ -107,16 +144,27 @@ class Scope:
         neighbourhood: str | None = None,
         estate: str | None = None,
         building: str | None = None,
+        subdistrict: str | None = None,
+        district: str | None = None,
     ) -> Q:
         """A Q object over the given field paths (e.g. ``neighbourhood="neighbourhood_id"``).
 
-        A field path left out means a grant of that kind never reaches the model.
+        A field path left out means a grant of that kind never reaches the model. With
+        both ``subdistrict`` and ``district`` paths, the districts and subdistricts granted
+        whole are filtered on those and the neighbourhood path takes the rest only.
         """
         if self.everything:
             return Q()
         q = Q(pk__in=[])
-        if neighbourhood and self.neighbourhood_ids:
-            q |= Q(**{f"{neighbourhood}__in": sorted(self.neighbourhood_ids)})
+        neighbourhood_ids = self.neighbourhood_ids
+        if neighbourhood and subdistrict and district:
+            neighbourhood_ids = self.narrow_neighbourhood_ids
+            if self.district_ids:
+                q |= Q(**{f"{district}__in": sorted(self.district_ids)})
+            if self.subdistrict_ids:
+                q |= Q(**{f"{subdistrict}__in": sorted(self.subdistrict_ids)})
+        if neighbourhood and neighbourhood_ids:
+            q |= Q(**{f"{neighbourhood}__in": sorted(neighbourhood_ids)})
         if estate and self.estate_ids:
             q |= Q(**{f"{estate}__in": sorted(self.estate_ids)})
         if building and self.building_ids:
@@ -156,6 +204,37 @@ class Scope:
             neighbourhood_ids=self.neighbourhood_ids | other.neighbourhood_ids,
             estate_ids=self.estate_ids | other.estate_ids,
             building_ids=self.building_ids | other.building_ids,
+            district_ids=self.district_ids | other.district_ids,
+            subdistrict_ids=self.subdistrict_ids | other.subdistrict_ids,
+            # a neighbourhood direct in one and under a whole grant of the other is
+            # listed once too many: the predicate is larger, never wrong
+            direct_neighbourhood_ids=self.narrow_neighbourhood_ids | other.narrow_neighbourhood_ids,
+        )
+
+    def as_entry(self) -> tuple:
+        """The scope as plain lists (a cache entry); :meth:`from_entry` reads it back."""
+        direct = self.direct_neighbourhood_ids
+        return (
+            sorted(self.neighbourhood_ids),
+            sorted(self.estate_ids),
+            sorted(self.building_ids),
+            sorted(self.district_ids),
+            sorted(self.subdistrict_ids),
+            None if direct is None else sorted(direct),
+        )
+
+    @classmethod
+    def from_entry(cls, entry) -> Scope | None:
+        if not (isinstance(entry, tuple) and len(entry) == 6):
+            return None
+        neighbourhoods, estates, buildings, districts, subdistricts, direct = entry
+        return cls(
+            neighbourhood_ids=frozenset(neighbourhoods),
+            estate_ids=frozenset(estates),
+            building_ids=frozenset(buildings),
+            district_ids=frozenset(districts),
+            subdistrict_ids=frozenset(subdistricts),
+            direct_neighbourhood_ids=None if direct is None else frozenset(direct),
         )
 
 
@@ -172,13 +251,22 @@ def scope_from_grants(grants: Iterable[tuple[int, int]]) -> Scope:
         if model is not None:
             by_model[model].append(int(obj_id))
     kinds: dict[str, set[int]] = defaultdict(set)
+    under_whole: set[int] = set()  # neighbourhoods covered through a whole grant
     for model, ids in by_model.items():
         kind, covered = _PLACES[model](ids)
+        covered = set(covered)
         kinds[kind].update(covered)
+        whole = _WHOLE.get(model)
+        if whole is not None:
+            kinds[whole].update(ids)
+            under_whole.update(covered)
     return Scope(
         neighbourhood_ids=frozenset(kinds[NEIGHBOURHOOD]),
         estate_ids=frozenset(kinds[ESTATE]),
         building_ids=frozenset(kinds[BUILDING]),
+        district_ids=frozenset(kinds[DISTRICT]),
+        subdistrict_ids=frozenset(kinds[SUBDISTRICT]),
+        direct_neighbourhood_ids=frozenset(kinds[NEIGHBOURHOOD] - under_whole),
     )
 
 
@@ -297,22 +385,14 @@ def _cached_scope(version_keys: list[str], entry_key: str, resolve: Callable[[],
         return resolve()
     versions = _versions(found, version_keys)
     entry = found.get(entry_key)
-    if versions is not None and isinstance(entry, tuple) and len(entry) == 4:
-        entry_versions, neighbourhoods, estates, buildings = entry
-        if entry_versions == versions:
-            return Scope(
-                neighbourhood_ids=frozenset(neighbourhoods),
-                estate_ids=frozenset(estates),
-                building_ids=frozenset(buildings),
-            )
+    if versions is not None and isinstance(entry, tuple) and len(entry) == 2:
+        entry_versions, stored = entry
+        cached = Scope.from_entry(stored) if entry_versions == versions else None
+        if cached is not None:
+            return cached
     scope = resolve()
     if versions is not None:
-        entry = (
-            versions,
-            sorted(scope.neighbourhood_ids),
-            sorted(scope.estate_ids),
-            sorted(scope.building_ids),
-        )
+        entry = (versions, scope.as_entry())
         seconds = getattr(settings, "LINLI_SCOPE_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
         guard.call(_WHAT, _cache().set, entry_key, entry, timeout=seconds)
     return scope

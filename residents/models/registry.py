@@ -27,7 +27,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
 from buildings.models import Dwelling
-from buildings.placebound import PlaceBound
+from buildings.placebound import PlaceBound, PlaceBoundQuerySet
 from core.audit import actor_label
 from core.crypto import cipher, keyed_hash
 from core.models import TimeStampedModel
@@ -173,7 +173,7 @@ class Household(PlaceBound, TimeStampedModel):
 HEAD_CONSTRAINT = "resident_one_current_head"
 
 
-class ResidentQuerySet(models.QuerySet):
+class ResidentQuerySet(PlaceBoundQuerySet):
     def current(self):
         return self.filter(moved_out__isnull=True, anonymised_at__isnull=True)
 

@@ -31,6 +31,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from buildings.placebound import PLACE_FIELDS
 from core.tables.flow import RowError
 
 from .. import events
@@ -40,7 +41,7 @@ from .columns import COLUMN_BY_KEY
 from .rows import BATCH, PlannedRow, chunks, search_keys
 
 PHONE_FIELDS = ("phone_encrypted", "phone_hash", "phone_head", "phone_last4")
-CLEAN_EXCLUDE = ("household", "dwelling", "building", "estate", "neighbourhood", "user")
+CLEAN_EXCLUDE = ("household", "dwelling", *PLACE_FIELDS, "user")
 
 
 class ApplyFailed(Exception):
@@ -85,9 +86,7 @@ class Applying:
                 else Tenure.OWNER,
                 moved_in=min(dated) if dated else None,
             )
-            instance.clean_fields(
-                exclude=["dwelling", "head", "building", "estate", "neighbourhood"]
-            )
+            instance.clean_fields(exclude=["dwelling", "head", *PLACE_FIELDS])
             household.instance = instance
             household.moved_in = instance.moved_in
             instances.append(instance)

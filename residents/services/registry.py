@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.services import user_set_verified
 from accounts.validators import normalise_mobile
 from buildings.models import Dwelling
+from buildings.placebound import PLACE_FIELDS
 from core.text import clean_text
 
 from .. import events
@@ -126,9 +127,7 @@ def validate_resident_name(name: str) -> str:
 def _save(resident: Resident) -> Resident:
     try:
         with transaction.atomic():
-            resident.full_clean(
-                exclude=["household", "dwelling", "building", "estate", "neighbourhood", "user"]
-            )
+            resident.full_clean(exclude=["household", "dwelling", *PLACE_FIELDS, "user"])
             resident.save()
     except IntegrityError as exc:  # a concurrent insert of the same identifier, or head
         if HEAD_CONSTRAINT in str(exc):
@@ -155,7 +154,7 @@ def household_create(
         moved_in=moved_in,
         notes=clean_text(notes, field="notes", multiline=True),
     )
-    household.full_clean(exclude=["head", "building", "estate", "neighbourhood"])
+    household.full_clean(exclude=["head", *PLACE_FIELDS])
     household.save()
     return household
 
@@ -173,7 +172,7 @@ def household_update(*, household: Household, by=None, **changes) -> Household:
         changes["notes"] = clean_text(changes["notes"], field="notes", multiline=True)
     for field, value in changes.items():
         setattr(household, field, value)
-    household.full_clean(exclude=["head", "dwelling", "building", "estate", "neighbourhood"])
+    household.full_clean(exclude=["head", "dwelling", *PLACE_FIELDS])
     household.save()
     return household
 

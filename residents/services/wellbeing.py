@@ -159,10 +159,15 @@ def access_events_record(
 
 def raise_wellbeing_alerts(*, now: datetime.datetime | None = None) -> int:
     """Raise the alerts due now; returns how many were raised. Idempotent."""
-    rows = list(residents_in_gap(now=now).values_list("pk", "neighbourhood_id", "last_seen"))
+    places = ("district_id", "subdistrict_id", "neighbourhood_id")
+    rows = list(residents_in_gap(now=now).values_list("pk", *places, "last_seen"))
     alerts = [
-        WellbeingAlert(resident_id=pk, neighbourhood_id=neighbourhood_id, last_seen_at=last_seen)
-        for pk, neighbourhood_id, last_seen in rows
+        WellbeingAlert(
+            resident_id=pk,
+            **dict(zip(places, place, strict=True)),
+            last_seen_at=last_seen,
+        )
+        for pk, *place, last_seen in rows
     ]
     with transaction.atomic():
         # A concurrent run may have inserted some already: the unique constraint wins.

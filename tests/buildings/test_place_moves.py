@@ -396,7 +396,7 @@ def test_an_unregistered_place_bound_model_fails_the_check(monkeypatch):
         class Meta:
             app_label = "buildings"
 
-    assert Noticeboard.place_levels() == (NEIGHBOURHOOD,)
+    assert Noticeboard.place_levels() == ("district", "subdistrict", NEIGHBOURHOOD)
     assert [e.id for e in Noticeboard.check() if e.id.startswith("buildings.")] == [
         "buildings.E001"
     ]
