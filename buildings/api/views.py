@@ -5,7 +5,6 @@ places the caller holds any role on (``ANY_PLACE_ROLE``), or the API key's
 jurisdiction; anything else is a 404. API keys need the ``places:read`` scope.
 """
 
-from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 
 from buildings.apps import PLACES_READ
@@ -22,6 +21,7 @@ from buildings.models import (
     Subdistrict,
 )
 from buildings.permissions import ANY_PLACE_ROLE
+from core.api.lists import related_count
 from core.api.views import ScopedReadOnlyViewSet
 
 from . import filters, serializers
@@ -117,8 +117,9 @@ class DwellingViewSet(PlaceViewSet):
     filterset_class = filters.DwellingFilter
 
     def safely_get_queryset(self):
+        # the owners are counted for the page's rows only (a correlated subquery)
         return Dwelling.objects.select_related("building", "estate", "neighbourhood").annotate(
-            owner_count=Count("owners")
+            owner_count=related_count(Dwelling, "owners")
         )
 
 

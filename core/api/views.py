@@ -11,6 +11,7 @@ from rest_framework import mixins, viewsets
 
 from core.scoping import scope_for
 
+from .lists import ValuesListMixin
 from .schema import LinliAutoSchema  # also registers the API-key security scheme
 
 
@@ -43,8 +44,9 @@ class ScopedQuerysetMixin:
         return self.get_scope().filter(self.safely_get_queryset())
 
 
-class ScopedReadOnlyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
-    """Read endpoints over place-bound rows.
+class ScopedReadOnlyViewSet(ScopedQuerysetMixin, ValuesListMixin, viewsets.ReadOnlyModelViewSet):
+    """Read endpoints over place-bound rows; lists take the fast path of
+    ``core.api.lists`` when the serializer allows it.
 
     ``read_scope``: the API-key scope the endpoint needs (none named: keys are refused).
     """
@@ -54,6 +56,7 @@ class ScopedReadOnlyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
 
 class ScopedWriteViewSet(
     ScopedQuerysetMixin,
+    ValuesListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
