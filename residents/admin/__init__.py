@@ -14,7 +14,7 @@ reveal view, which writes an audit record.
 module             holds
 =================  ===============================================================
 ``forms``          ResidentAdminForm, HouseholdAdminForm
-``filters``        ScopedBuildingFilter, AgeBandFilter, MovedOutFilter
+``filters``        REGISTRY_PLACES, CareTagFilter, AgeBandFilter, MovedOutFilter
 ``residents``      ResidentAdmin (居民) and the masked columns (ResidentDisplayMixin)
 ``households``     HouseholdAdmin (户) and its members (MemberInline)
 ``care_tags``      CareTagAdmin (关爱标签)

@@ -1,4 +1,8 @@
-"""List filters of the registry admin: buildings of the scoped rows, age bands, moved out."""
+"""List filters of the registry admin: the place cascade, care tags, age bands, moved out.
+
+None of them reads the scoped rows: a district's million residents cost the same as one
+neighbourhood's (core/admin_lists.py).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,40 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from buildings.models import Building
+from core.admin_lists import PlaceCascade, PlaceLevel
 
+from ..models import CareTag
 from ..selectors.registry import AGE_BANDS, age_band_q
 
+#: subdistrict -> neighbourhood -> estate -> building, over the rows' own place ids (the
+#: denormalised ``subdistrict_id`` too, ``buildings.placebound``: one indexed column and
+#: a one-relation lookup the admin allows); the parameters of the estate and building
+#: levels are those of the export page (``estate__id__exact``, ``building__id__exact``).
+REGISTRY_PLACES = PlaceCascade(
+    PlaceLevel("subdistrict"),
+    PlaceLevel("neighbourhood", parent="subdistrict"),
+    PlaceLevel("estate", parent="neighbourhood"),
+    PlaceLevel("building", parent="estate"),
+)
 
-class ScopedBuildingFilter(admin.RelatedOnlyFieldListFilter):
-    """Buildings found in the scoped rows, named with their estate in one query."""
 
-    def field_choices(self, field, request, model_admin):
-        ids = (
-            model_admin.get_queryset(request)
-            .distinct()
-            .values_list(f"{self.field_path}__pk", flat=True)
-        )
-        buildings = (
-            Building.objects.filter(pk__in=ids)
-            .select_related("estate")
-            .order_by("estate__name", "number")
-        )
-        return [(building.pk, str(building)) for building in buildings]
+class CareTagFilter(admin.SimpleListFilter):
+    """The active care tags: reference data, one short list whatever the scope (not the
+    tags found among the scoped rows, which would read every row of the scope)."""
+
+    title = _("care tags")
+    parameter_name = "care_tags__id__exact"
+
+    def lookups(self, request, model_admin):
+        return [(str(tag.pk), tag.name) for tag in CareTag.objects.filter(active=True)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(care_tags__id__exact=int(value))
 
 
 class AgeBandFilter(admin.SimpleListFilter):

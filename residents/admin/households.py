@@ -16,12 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from buildings.selectors import building_number_q
 from core.admin_forms import ServiceFormAdminMixin
 from core.admin_history import ScopedHistoryAdmin
+from core.admin_lists import BoundedChangeListMixin
 from core.admin_scoping import ScopedTabularInline
 
 from ..models import Household, Resident
 from ..search import query_without_id_numbers, resident_search_q, whole_id_number
 from ..selectors.registry import current_member_count
-from .filters import MovedOutFilter, ScopedBuildingFilter
+from .filters import REGISTRY_PLACES, MovedOutFilter
 from .forms import HouseholdAdminForm
 from .residents import ResidentDisplayMixin
 
@@ -70,15 +71,17 @@ class MemberInline(ResidentDisplayMixin, ScopedTabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ServiceFormAdminMixin, ScopedHistoryAdmin):
-    """户: the cadre's household list, form, members and history (moves: household_move)."""
+class HouseholdAdmin(BoundedChangeListMixin, ServiceFormAdminMixin, ScopedHistoryAdmin):
+    """户: the cadre's household list, form, members and history (moves: household_move).
+
+    The list is bounded like the residents' (core/admin_lists.py)."""
 
     scoped_actions = ("view", "add", "change")
     form = HouseholdAdminForm
     list_display = ("home", "head", "tenure", "member_count", "moved_in", "moved_out")
     list_display_links = ("home",)
     list_select_related = ("dwelling__building__estate", "head")
-    list_filter = ("estate", ("building", ScopedBuildingFilter), "tenure", MovedOutFilter)
+    list_filter = (*REGISTRY_PLACES.filters, "tenure", MovedOutFilter)
     search_fields = ("dwelling__room",)  # the box; get_search_results does the search
     search_help_text = _(
         "Search by building and room (12号楼 1203), or by a member: name, pinyin, "

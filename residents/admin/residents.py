@@ -16,13 +16,14 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import ServiceFormAdminMixin
 from core.admin_history import ScopedHistoryAdmin
+from core.admin_lists import BoundedChangeListMixin
 
 from ..models import IdType, Resident
 from ..permissions import may_see_full_identity
 from ..search import query_without_id_numbers, resident_search_q, whole_id_number
 from ..services import resident_mark_moved_out
 from . import views
-from .filters import AgeBandFilter, MovedOutFilter, ScopedBuildingFilter
+from .filters import REGISTRY_PLACES, AgeBandFilter, CareTagFilter, MovedOutFilter
 from .forms import ResidentAdminForm
 
 
@@ -44,8 +45,14 @@ class ResidentDisplayMixin:
 
 
 @admin.register(Resident)
-class ResidentAdmin(ResidentDisplayMixin, ServiceFormAdminMixin, ScopedHistoryAdmin):
-    """居民: the cadre's resident list, form, bulk actions, history and identity reveal."""
+class ResidentAdmin(
+    BoundedChangeListMixin, ResidentDisplayMixin, ServiceFormAdminMixin, ScopedHistoryAdmin
+):
+    """居民: the cadre's resident list, form, bulk actions, history and identity reveal.
+
+    The list costs the same for a district as for a neighbourhood: a bounded count and
+    bounded filters (core/admin_lists.py).
+    """
 
     scoped_actions = ("view", "add", "change")  # a person is moved out or anonymised
     form = ResidentAdminForm
@@ -62,9 +69,8 @@ class ResidentAdmin(ResidentDisplayMixin, ServiceFormAdminMixin, ScopedHistoryAd
     )
     list_select_related = ("dwelling__building__estate",)
     list_filter = (
-        "estate",
-        ("building", ScopedBuildingFilter),
-        "care_tags",
+        *REGISTRY_PLACES.filters,
+        CareTagFilter,
         AgeBandFilter,
         "residence_status",
         "gender",
