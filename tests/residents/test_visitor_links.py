@@ -69,7 +69,9 @@ def test_the_token_names_nothing_readable(home):
     token = visitor_link_token(home.household)
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     hh = home.household
-    plain = visitor_service._PAYLOAD.pack(hh.pk, hh.visitor_link_generation, timezone.localdate().toordinal())
+    plain = visitor_service._PAYLOAD.pack(
+        hh.pk, hh.visitor_link_generation, timezone.localdate().toordinal()
+    )
     # Neither the packed payload nor its id field appears in the clear. (A byte-level
     # "no '{' anywhere" check would fail on random ciphertext about one time in ten.)
     assert plain not in raw and plain[:8] not in raw
