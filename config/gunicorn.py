@@ -5,7 +5,13 @@ goes through ``logconfig_dict``, with the same ID-number mask as Django's LOGGIN
 (``core.logging.MaskIdNumbers``) on every handler: the access log line holds the
 request line and the Referer, and neither may show a whole ID number.
 
-Workers come from ``WEB_CONCURRENCY`` (gunicorn reads it itself). The 120 s timeout
+Workers: ``sync``, 2 × cores + 1 unless ``WEB_CONCURRENCY`` says otherwise (without
+either, gunicorn would run one worker). Chosen from ``make bench`` on 2 cores (normal
+scale, API list of 50, 16 connections, the same run): 5 sync workers 210 req/s, p99 107 ms;
+5 gthread workers × 4 threads 141 req/s, p99 301 ms. A request here is CPU-bound Python
+(ORM, rendering) with short database and Redis round trips on the same host, so threads
+only contend for the GIL; one process per core and one spare to cover the waits does best.
+The 120 s timeout
 leaves room for a cadre's 100,000-row registry import (about 45 s measured, see
 bench/README.md). ``forwarded_allow_ips = "*"``: only the TLS proxy can reach this
 port (docs/deployment.md), so its X-Forwarded-Proto is believed from any peer; the
@@ -16,6 +22,8 @@ client's address comes from X-Forwarded-For in Django (``core.net.client_ip``,
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 forwarded_allow_ips = "*"
 # heartbeat files in memory (a container's /dev/shm), not on the image's disk
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
