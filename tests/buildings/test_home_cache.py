@@ -37,7 +37,8 @@ def _counts(overview):
 
 
 def _count_queries(sqls):
-    return [sql for sql in sqls if "COUNT(" in sql.upper()]
+    # the place counts only: the header's unread-notifications badge has its own count
+    return [sql for sql in sqls if "COUNT(" in sql.upper() and "notifications_" not in sql]
 
 
 def _add_estates(neighbourhood, number):
