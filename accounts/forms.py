@@ -1,14 +1,18 @@
-"""Forms of the account pages: phone login, the two-factor steps, the profile."""
+"""Forms of the account pages: phone login, the two-factor steps, the profile, and the
+text message code steps of sign-up, sign-in and password reset."""
 
 from base64 import b32encode
 from binascii import unhexlify
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
+
+from core import sms
+from core.text import clean_text
 
 from .models import User
 from .validators import normalise_mobile, validate_mobile
@@ -170,3 +174,80 @@ class ProfileForm(forms.ModelForm):
             "name": forms.TextInput(attrs={"autocomplete": "nickname"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
+
+
+# --- text message codes: sign-up, sign-in, password reset -------------------------------
+
+
+class SmsPhoneForm(forms.Form):
+    """The mobile number a code is sent to."""
+
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=PHONE_INPUT_MAX_LENGTH,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "tel", "inputmode": "tel"}
+        ),
+    )
+
+    def clean_phone(self):
+        phone = normalise_mobile(self.cleaned_data["phone"])
+        if not sms.valid_mainland_mobile(phone):
+            raise forms.ValidationError(
+                _("Enter a mainland mobile number: 11 digits starting with 13 to 19."),
+                code="invalid_mobile",
+            )
+        return phone
+
+
+class SmsCodeForm(forms.Form):
+    """The 6-digit code from the text message."""
+
+    code = forms.CharField(
+        label=_("Code from the text message"),
+        max_length=12,
+        help_text=_("Six digits, valid for 5 minutes."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9]{6}",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != 6 or not code.isdigit():
+            raise forms.ValidationError(
+                _("Enter the six digits of the text message."), code="invalid_code"
+            )
+        return code
+
+
+class SignUpForm(SetPasswordForm):
+    """The last sign-up step: a display name and a password (checked by the validators
+    against the new account's number and name)."""
+
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=50,
+        help_text=_("How neighbours and the committee see you."),
+        widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True}),
+    )
+    field_order = ["name", "new_password1", "new_password2"]
+
+    def __init__(self, *args, phone: str, **kwargs):
+        super().__init__(User(phone=phone), *args, **kwargs)
+        self.fields["new_password1"].widget.attrs.pop("autofocus", None)
+
+    def clean_name(self):
+        name = clean_text(self.cleaned_data["name"])
+        if not name:
+            raise forms.ValidationError(_("Enter your name."), code="required")
+        self.user.name = name
+        return name
+
+    def save(self, commit=True):  # pragma: no cover - the view calls user_sign_up
+        raise NotImplementedError("use accounts.services.user_sign_up")

@@ -102,7 +102,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Role(models.TextChoices):
-    """Roles of PRODUCT.md; each is a bundle of place permissions (see roles.py)."""
+    """The product's roles; each is a bundle of place permissions (see roles.py)."""
 
     DISTRICT_STAFF = "district_staff", _("district staff")
     DEPARTMENT = "department", _("subdistrict department")
@@ -155,3 +155,39 @@ class RoleAssignment(TimeStampedModel):
 
     def __str__(self):
         return f"{self.user} · {self.get_role_display()} · {self.place}"
+
+
+class SmsCode(models.Model):
+    """A 6-digit code sent by text message for sign-up, sign-in or a password reset.
+
+    Only a keyed hash of the code is kept (``accounts.sms_codes.code_hash``). A code is
+    usable once, until ``expires_at``, and for a few wrong tries; ``used_at`` is set when
+    it is used up (or, for a request that must not be usable, when it is made). The rows
+    also count the requests for the per-phone and per-address limits.
+    """
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", _("sign-up")
+        SIGNIN = "signin", _("sign-in")
+        RESET = "reset", _("password reset")
+
+    phone = models.CharField(_("mobile number"), max_length=11)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("text message code")
+        verbose_name_plural = _("text message codes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["phone", "created_at"], name="smscode_phone_created"),
+            models.Index(fields=["client_ip", "created_at"], name="smscode_ip_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.phone[:3]}****{self.phone[-4:]} · {self.get_purpose_display()}"

@@ -1,8 +1,9 @@
-"""Writes about accounts that carry a rule: roles and the real-name verified flag."""
+"""Writes about accounts that carry a rule: roles, the real-name verified flag, sign-up
+and a password reset (the text message codes themselves: ``accounts.sms_codes``)."""
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -71,3 +72,30 @@ def user_set_verified(*, user_id: int, verified: bool, user=None) -> None:
     User.objects.filter(pk=user_id).update(verified=verified)
     if user is not None and user.pk == user_id:
         user.verified = verified
+
+
+def user_sign_up(*, phone: str, name: str, password: str, language: str = "") -> User:
+    """Create a resident's account after the number was proven by a text message code.
+
+    Raises ValidationError when the number already has an account (a race between two
+    sign-ups, or an account made meanwhile by the committee)."""
+    with transaction.atomic():
+        if User.objects.filter(phone=phone).exists():
+            raise ValidationError(
+                _("An account with this mobile number already exists."), code="phone_taken"
+            )
+        extra = {"language": language} if language in User.Language.values else {}
+        try:
+            with transaction.atomic():
+                return User.objects.create_user(phone, password, name=name, **extra)
+        except IntegrityError as exc:
+            raise ValidationError(
+                _("An account with this mobile number already exists."), code="phone_taken"
+            ) from exc
+
+
+def user_password_set(*, user: User, password: str) -> None:
+    """A new password for ``user`` (reset by a text message code). Other sessions of the
+    account end, because their session hash no longer matches."""
+    user.set_password(password)
+    user.save(update_fields=["password"])

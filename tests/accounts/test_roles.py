@@ -26,7 +26,7 @@ ISSUES = "buildings.handle_issues"
 ROSTER = "buildings.view_roster"
 ALL_PERMS = (MANAGE, ISSUES, ROSTER)
 
-# What PRODUCT.md gives each role (written out here, not read from accounts.roles).
+# What the product gives each role (written out here, not read from accounts.roles).
 CADRE_PERMS = {MANAGE, ISSUES, ROSTER}
 GRID_PERMS = {ISSUES, ROSTER}
 
