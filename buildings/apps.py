@@ -79,3 +79,12 @@ class BuildingsConfig(AppConfig):
                     place_counts_changed, sender=model, dispatch_uid="buildings.place_counts"
                 )
         place_moved.connect(place_counts_changed, dispatch_uid="buildings.place_counts")
+
+        from notifications.kinds import INBOX, SMS, Kind, register_kind
+
+        from .reminders import KIND as INSPECTION_DUE
+
+        # the daily digest of elevator inspection reminders (buildings.reminders)
+        register_kind(
+            Kind(INSPECTION_DUE, _("Elevator inspection reminders"), default_channels=(INBOX, SMS))
+        )

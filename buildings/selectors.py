@@ -356,3 +356,25 @@ def cadre_overview_for(*, user, today: datetime.date | None = None) -> CadreOver
         due_total=due.count() if len(shown) == DUE_ELEVATORS_SHOWN else len(shown),
         today=today,
     )
+
+
+# --- who holds a role on a place ---------------------------------------------------------
+
+
+def role_holders(*, grants) -> QuerySet[RoleAssignment]:
+    """The role assignments of active users matching any ``(role, place model, place ids)``
+    of ``grants``, with the user joined: one query, whatever the number of places.
+
+    ``place ids`` may be a list or a queryset of ids (a subquery, so that a large set of
+    places never travels as parameters). The roles are taken as granted: a cadre on a
+    subdistrict is found by asking for ``(Role.CADRE, Subdistrict, ids)``.
+    """
+    condition = Q(pk__in=[])
+    for role, model, ids in grants:
+        place_type = ContentType.objects.get_for_model(model)
+        condition |= Q(role=role, place_type=place_type, place_id__in=ids)
+    return (
+        RoleAssignment.objects.filter(condition, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id", "role", "place_type_id", "place_id")
+    )

@@ -44,3 +44,12 @@ class ResidentsConfig(AppConfig):
         register_staff_link("registry:visitors", _("Visitors"))
         register_staff_link("registry:import", _("Import residents"))
         register_staff_link("registry:export", _("Export residents"))
+
+        from notifications.kinds import INBOX, SMS, Kind, register_kind
+
+        from .services.wellbeing import WELLBEING_ALERT_KIND
+
+        # a new wellbeing alert, to the neighbourhood's cadres (residents.services.wellbeing)
+        register_kind(
+            Kind(WELLBEING_ALERT_KIND, _("Wellbeing alerts"), default_channels=(INBOX, SMS))
+        )

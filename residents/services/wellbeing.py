@@ -23,6 +23,8 @@ The cadre's list and the settings above are read in ``residents.selectors.wellbe
 from __future__ import annotations
 
 import datetime
+import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -36,7 +38,8 @@ from core.text import clean_text
 
 from .. import events
 from ..models import AccessEvent, Resident, WellbeingAlert
-from ..selectors.wellbeing import residents_in_gap
+from ..selectors.wellbeing import gap, residents_in_gap
+from ..signals import wellbeing_alerts_raised
 
 # How far in the future an event's time may be (clock skew of door controllers).
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
@@ -47,6 +50,8 @@ MAX_BATCH = 500
 INSERT_BATCH = 1000
 
 WELLBEING_ALERT_HANDLED = events.WELLBEING_ALERT_HANDLED
+# The notice kind of a new alert (registered in residents.apps; sent to the cadres).
+WELLBEING_ALERT_KIND = "wellbeing.alert"
 
 
 # --- recording events ----------------------------------------------------------------------
@@ -172,7 +177,121 @@ def raise_wellbeing_alerts(*, now: datetime.datetime | None = None) -> int:
     with transaction.atomic():
         # A concurrent run may have inserted some already: the unique constraint wins.
         WellbeingAlert.objects.bulk_create(alerts, batch_size=INSERT_BATCH, ignore_conflicts=True)
+        gaps = [(pk, last_seen) for pk, *_place, last_seen in rows]
+        wellbeing_alerts_notify(gaps=gaps)
+        if gaps:
+            wellbeing_alerts_raised.send(sender=WellbeingAlert, gaps=gaps)
     return len(alerts)
+
+
+def wellbeing_alerts_notify(*, gaps: list[tuple[int, datetime.datetime | None]]) -> int:
+    """Tell the neighbourhoods' cadres about the alerts of ``gaps`` ((resident id, last
+    seen) pairs) in one digest per cadre; returns how many cadres were told. Call it in
+    the transaction that raised the alerts: the notices and their outbox rows are written
+    there, so a rolled-back run tells nobody and a committed one cannot lose them.
+
+    Set-based: one query per 1,000 alerts (with their neighbourhoods), one for the
+    cadres, then one ``notify()`` per cadre, never one per alert. The cadres are those
+    holding the cadre role on an alert's neighbourhood, its area or its subdistrict.
+
+    Exactly once: a run tells only about the alerts it raised (a re-run raises none: an
+    alert is unique per gap), and each digest's key is a hash of the alert ids it lists,
+    so a retried task or a second beat process raising the same alerts finds the
+    Delivery rows and sends nothing. The text names the dwelling and the time of the last
+    sign of life, never the resident: an SMS leaves Linli through a gateway.
+    """
+    if not gaps:
+        return 0
+    from django.contrib.contenttypes.models import ContentType
+    from django.urls import reverse
+
+    from accounts.models import Role
+    from buildings.models import Area, Neighbourhood, Subdistrict
+    from buildings.selectors import role_holders
+    from notifications.services import notify
+
+    wanted = set(gaps)
+    resident_ids = sorted({pk for pk, _last_seen in gaps})
+    found = []
+    for start in range(0, len(resident_ids), INSERT_BATCH):
+        found += [
+            alert
+            for alert in WellbeingAlert.objects.filter(
+                resident_id__in=resident_ids[start : start + INSERT_BATCH]
+            )
+            .select_related(
+                "neighbourhood", "resident__estate", "resident__building", "resident__dwelling"
+            )
+            .order_by("pk")
+            if (alert.resident_id, alert.last_seen_at) in wanted
+        ]
+    if not found:
+        return 0
+    neighbourhoods = {
+        alert.neighbourhood_id: (alert.neighbourhood.area_id, alert.neighbourhood.subdistrict_id)
+        for alert in found
+    }
+    holders = role_holders(
+        grants=[
+            (Role.CADRE, Neighbourhood, list(neighbourhoods)),
+            (Role.CADRE, Area, [a for a, _s in neighbourhoods.values() if a is not None]),
+            (Role.CADRE, Subdistrict, [s for _a, s in neighbourhoods.values()]),
+        ]
+    )
+    level = {
+        ContentType.objects.get_for_model(model).pk: model
+        for model in (Neighbourhood, Area, Subdistrict)
+    }
+    cadres_on: dict[tuple[type, int], set[int]] = defaultdict(set)
+    users = {}
+    for assignment in holders:
+        cadres_on[(level[assignment.place_type_id], assignment.place_id)].add(assignment.user_id)
+        users[assignment.user_id] = assignment.user
+
+    told: dict[int, list[WellbeingAlert]] = defaultdict(list)
+    for alert in found:
+        area_id, subdistrict_id = neighbourhoods.get(alert.neighbourhood_id, (None, None))
+        for user_id in (
+            cadres_on[(Neighbourhood, alert.neighbourhood_id)]
+            | cadres_on[(Area, area_id)]
+            | cadres_on[(Subdistrict, subdistrict_id)]
+        ):
+            told[user_id].append(alert)
+
+    hours = int(gap().total_seconds() // 3600)
+    for user_id, alerts in told.items():
+        ids = ",".join(str(alert.pk) for alert in alerts)
+        key = "alerts:" + hashlib.sha256(ids.encode()).hexdigest()[:32]
+        places = {alert.neighbourhood_id for alert in alerts}
+        notify(
+            recipients=[users[user_id]],
+            kind=WELLBEING_ALERT_KIND,
+            context={
+                "count": len(alerts),
+                "hours": hours,
+                "items": [_alert_item(alert) for alert in alerts],
+            },
+            key=key,
+            neighbourhood=next(iter(places)) if len(places) == 1 else None,
+            url=(
+                reverse("registry:alert_detail", args=[alerts[0].pk])
+                if len(alerts) == 1
+                else reverse("registry:alerts")
+            ),
+        )
+    return len(told)
+
+
+def _alert_item(alert: WellbeingAlert) -> dict:
+    resident = alert.resident
+    last_seen = timezone.localtime(alert.last_seen_at) if alert.last_seen_at else None
+    return {
+        "alert": alert.pk,
+        "estate": resident.estate.name if resident.estate_id else "",
+        "building": resident.building.number if resident.building_id else "",
+        "room": resident.dwelling.room if resident.dwelling_id else "",
+        "last_seen": f"{last_seen:%Y-%m-%d %H:%M}" if last_seen else "",
+    }
 
 
 # --- handling -------------------------------------------------------------------------------
