@@ -11,11 +11,13 @@ from buildings.api.views import register as register_buildings
 from core.api.errors import not_found
 from core.api.views import ApiDocsView
 from residents.api.views import register as register_residents
+from webhooks.api.views import register as register_webhooks
 
 router = DefaultRouter()
 router.include_root_view = False
 register_buildings(router)
 register_residents(router)
+register_webhooks(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

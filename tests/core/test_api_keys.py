@@ -408,8 +408,15 @@ def test_the_apps_register_their_scopes_and_core_names_none():
     import core.models
     from core.api.scopes import api_scope_codes, is_api_scope
 
-    # buildings registers places:read, residents the registry's scopes, in app order
-    assert api_scope_codes() == ["places:read", "residents:read", "residents:write", "access:write"]
+    # buildings registers places:read, residents the registry's scopes, webhooks its own,
+    # in app order
+    assert api_scope_codes() == [
+        "places:read",
+        "residents:read",
+        "residents:write",
+        "access:write",
+        "webhooks:manage",
+    ]
     # the apps that would own these do not exist yet, so nobody registers them
     for code in ("issues:read", "issues:write", "stats:read"):
         assert not is_api_scope(code)

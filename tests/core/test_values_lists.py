@@ -13,6 +13,7 @@ from buildings.api.views import DwellingViewSet
 from buildings.models import Dwelling, Estate
 from core.api import lists
 from core.api.lists import NoShape, Shape, values_shape
+from core.services import api_key_create
 from tests.factories import (
     AreaFactory,
     DwellingFactory,
@@ -25,6 +26,7 @@ from tests.factories import (
     ResidentFactory,
     UserFactory,
 )
+from webhooks.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +64,16 @@ def rows(world):
     EstateFactory(neighbourhood=side.neighbourhood, property_company=PropertyCompanyFactory())
     ElevatorInspectionFactory(elevator=ElevatorFactory(building=side.building))
     ResidentFactory(household=HouseholdFactory(dwelling=side.dwelling))
+    key, _raw = api_key_create(name="k", scopes=["webhooks:manage"], place=side.neighbourhood)
+    subscription = WebhookSubscription.objects.create(
+        api_key=key,
+        url="https://hooks.example.org/in",
+        secret="whsec_eA==",
+        events=["wellbeing.alert"],
+    )
+    WebhookDelivery.objects.create(
+        subscription=subscription, event_type="wellbeing.alert", event_id="msg_1", payload={}
+    )
     return world
 
 
