@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "accounts",
     "buildings",
     "residents",
+    "notifications",
+    "webhooks",
     "issues",
     "deliberation",
     "volunteers",
@@ -304,8 +306,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule is code, reviewed like code.
+# Ticks that repeat within minutes expire with their period: a tick queued while no worker
+# ran is dropped, not run thousands of times when one starts (the next tick does the work).
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
+    "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0, "options": {"expires": 60}},
     # wellbeing alerts (residents.tasks): once a day, 07:00 local time
     "wellbeing-alerts": {
         "task": "residents.raise_wellbeing_alerts",
@@ -315,6 +319,39 @@ CELERY_BEAT_SCHEDULE = {
     "visitor-purge": {
         "task": "residents.purge_visitor_declarations",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # elevator inspection reminders (buildings.tasks): daily at 08:30, and a catch-up tick
+    # every 30 s that runs the job only if it has not run today and it is past 08:30
+    # (a missed 08:30), or it never ran (a fresh install, the demo): two small queries
+    "inspection-reminders": {
+        "task": "buildings.send_inspection_reminders",
+        "schedule": crontab(hour=8, minute=30),
+    },
+    "inspection-reminders-catch-up": {
+        "task": "buildings.send_inspection_reminders",
+        "schedule": 30.0,
+        "kwargs": {"catch_up": True},
+        "options": {"expires": 30},
+    },
+    # SMS sign-up / sign-in codes older than a day (accounts.tasks)
+    "sms-code-purge": {"task": "accounts.purge_sms_codes", "schedule": crontab(hour=4, minute=0)},
+    # notifications (notifications.tasks): the outbox every 10 s, the e-mail digest at
+    # 18:00, inbox rows older than LINLI_NOTIFICATION_KEEP_DAYS deleted at 03:45
+    "notifications-dispatch": {
+        "task": "notifications.dispatch_outbox",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
+    "notifications-digest": {
+        "task": "notifications.email_digest",
+        "schedule": crontab(hour=18, minute=0),
+    },
+    "notifications-purge": {"task": "notifications.purge", "schedule": crontab(hour=3, minute=45)},
+    # webhook deliveries whose next attempt is due (webhooks.tasks): the retries' clock
+    "webhook-retries": {
+        "task": "webhooks.deliver_due",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
 }
 
@@ -392,3 +429,23 @@ LINLI_IMPORT_KEEP_HOURS = env.int("LINLI_IMPORT_KEEP_HOURS", default=24)
 LINLI_IMPORT_MAX_UNZIPPED_BYTES = env.int("LINLI_IMPORT_MAX_UNZIPPED_BYTES", default=300 * 2**20)
 LINLI_IMPORT_MAX_CELLS = env.int("LINLI_IMPORT_MAX_CELLS", default=4_000_000)
 LINLI_IMPORT_BACKGROUND_ROWS = env.int("LINLI_IMPORT_BACKGROUND_ROWS", default=5000)
+
+# Webhooks (webhooks/): on-premise receivers admitted despite the address guard (host names
+# or CIDRs, comma-separated), and the time one attempt may take, in seconds.
+LINLI_WEBHOOK_ALLOWED_HOSTS = env.list("LINLI_WEBHOOK_ALLOWED_HOSTS", default=[])
+LINLI_WEBHOOK_TIMEOUT = env.float("LINLI_WEBHOOK_TIMEOUT", default=10.0)
+
+# Notifications (notifications/): SMS backend and gateway, quiet hours, retries, keeping.
+LINLI_SMS_BACKEND = env("LINLI_SMS_BACKEND", default="core.sms.ConsoleSmsBackend")
+LINLI_SMS_GATEWAY_URL = env("LINLI_SMS_GATEWAY_URL", default="")
+LINLI_SMS_GATEWAY_USER = env("LINLI_SMS_GATEWAY_USER", default="")
+LINLI_SMS_GATEWAY_PASSWORD = env("LINLI_SMS_GATEWAY_PASSWORD", default="")
+LINLI_SMS_GATEWAY_TEMPLATE = env(
+    "LINLI_SMS_GATEWAY_TEMPLATE", default="phone=$phone&message=$message"
+)
+LINLI_SMS_GATEWAY_TIMEOUT = env.float("LINLI_SMS_GATEWAY_TIMEOUT", default=5.0)
+LINLI_SMS_QUIET_HOURS = env("LINLI_SMS_QUIET_HOURS", default="21:00-08:00")  # "" for none
+LINLI_SMS_QUIET_TIMEZONE = env("LINLI_SMS_QUIET_TIMEZONE", default="Asia/Shanghai")
+LINLI_NOTIFICATION_MAX_ATTEMPTS = env.int("LINLI_NOTIFICATION_MAX_ATTEMPTS", default=6)
+LINLI_NOTIFICATION_RETRY_SECONDS = env.int("LINLI_NOTIFICATION_RETRY_SECONDS", default=60)
+LINLI_NOTIFICATION_KEEP_DAYS = env.int("LINLI_NOTIFICATION_KEEP_DAYS", default=180)

@@ -11,3 +11,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The demo shows its SMS in the console at once, whatever the hour: no quiet hours unless
+# set (production keeps 21:00-08:00).
+LINLI_SMS_QUIET_HOURS = env("LINLI_SMS_QUIET_HOURS", default="")
