@@ -13,7 +13,7 @@ calls ``call_service`` again, for real, and makes the admin's instance the saved
 Why this pattern, and not a ``<entity>_validate`` function beside each service for
 the form to call first:
 
-* a rule lives once, in the service (ARCHITECTURE.md: "no rule lives twice"). The
+* a rule lives once, in the service (docs/architecture.md: "Where a rule lives"). The
   form can neither accept what the service will refuse nor refuse what it accepts,
   and a rule added to the service shows on the form with no second change;
 * checks that read the database (a duplicate ID number, a household head who must
