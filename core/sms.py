@@ -45,12 +45,11 @@ class SmsBackend:
 
 
 class ConsoleSmsBackend(SmsBackend):
-    """Development and demo: the message goes to the log (logger ``linli.sms``) and stdout."""
+    """Development and demo: the message goes to the log (logger ``linli.sms``, at INFO,
+    so the console of ``make run`` shows it), never anywhere else."""
 
     def send(self, phone: str, message: str) -> None:
-        line = f"SMS to {masked(phone)}: {message}"
-        logger.info(line)
-        print(line, flush=True)  # noqa: T201 - the console backend's whole point
+        logger.info("SMS to %s: %s", masked(phone), message)
 
 
 class HttpGatewaySmsBackend(SmsBackend):
