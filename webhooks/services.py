@@ -283,7 +283,7 @@ def _delivery_died(subscription_id: int, now) -> None:
         failure_count=F("failure_count") + 1
     )
     subscription = (
-        WebhookSubscription.objects.select_for_update()
+        WebhookSubscription.objects.select_for_update(of=("self",))
         .select_related("api_key", "api_key__created_by")
         .get(pk=subscription_id)
     )
