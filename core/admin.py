@@ -13,18 +13,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_scoping import ScopedModelAdmin, SuperuserOnlyMixin
+from core.admin_scoping import NeighbourhoodNameMixin, ScopedModelAdmin, SuperuserOnlyMixin
 from core.api.authentication import forget_cached_key
 from core.api.places import place_type_choices, resolve_place
 from core.api.scopes import api_scope_choices
 from core.audit import action_label
 from core.models import ApiKey, AuditEvent
-from core.scoping import NEIGHBOURHOOD, kind_model, place_models
+from core.scoping import place_models
 from core.services import api_key_create, api_key_revoke
 
 
@@ -223,7 +222,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ScopedModelAdmin):
+class AuditEventAdmin(NeighbourhoodNameMixin, ScopedModelAdmin):
     """Who did what to whom, when, from where. Nobody adds, edits or deletes an entry
     here, superusers included; a cadre reads their own neighbourhoods' entries.
 
@@ -259,23 +258,9 @@ class AuditEventAdmin(ScopedModelAdmin):
     )
     readonly_fields = fields
 
-    def safely_get_queryset(self, request):
-        queryset = super().safely_get_queryset(request)
-        neighbourhoods = kind_model(NEIGHBOURHOOD)
-        if neighbourhoods is None:
-            return queryset
-        name = neighbourhoods._default_manager.filter(pk=OuterRef("neighbourhood_id"))
-        return queryset.annotate(neighbourhood_name=Subquery(name.values("name")[:1]))
-
     @admin.display(description=_("action"), ordering="action")
     def action_display(self, obj):
         return action_label(obj.action)
-
-    @admin.display(description=_("neighbourhood"), ordering="neighbourhood_id")
-    def neighbourhood_display(self, obj):
-        if obj.neighbourhood_id is None:
-            return "-"
-        return getattr(obj, "neighbourhood_name", None) or obj.neighbourhood_id
 
     @admin.display(description=_("IP address"), ordering="ip_address")
     def ip_display(self, obj):

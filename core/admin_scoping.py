@@ -36,6 +36,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.scoping import Scope, scope_for
 
@@ -278,3 +279,28 @@ class ScopedTabularInline(_ScopedInlineMixin, admin.TabularInline):
 
 class ScopedStackedInline(_ScopedInlineMixin, admin.StackedInline):
     """A stacked inline whose rows, choices and permissions follow the scope."""
+
+
+class NeighbourhoodNameMixin:
+    """For a scoped admin over rows that keep a bare ``neighbourhood_id`` (core, and apps
+    below buildings): the neighbourhood shows by its name, read with one subquery for the
+    page whatever its size (the place model is named through ``core.scoping.kind_model``,
+    so the app never imports buildings). Put ``"neighbourhood_display"`` in the lists."""
+
+    def safely_get_queryset(self, request):
+        from django.db.models import OuterRef, Subquery
+
+        from core.scoping import NEIGHBOURHOOD, kind_model
+
+        queryset = super().safely_get_queryset(request)
+        neighbourhoods = kind_model(NEIGHBOURHOOD)
+        if neighbourhoods is None:
+            return queryset
+        name = neighbourhoods._default_manager.filter(pk=OuterRef("neighbourhood_id"))
+        return queryset.annotate(neighbourhood_name=Subquery(name.values("name")[:1]))
+
+    @admin.display(description=gettext_lazy("neighbourhood"), ordering="neighbourhood_id")
+    def neighbourhood_display(self, obj):
+        if obj.neighbourhood_id is None:
+            return "-"
+        return getattr(obj, "neighbourhood_name", None) or obj.neighbourhood_id

@@ -4,7 +4,7 @@ deliveries (cadres, their own places only). All read-only: they are records."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_scoping import ScopedModelAdmin, SuperuserOnlyMixin
+from core.admin_scoping import NeighbourhoodNameMixin, ScopedModelAdmin, SuperuserOnlyMixin
 
 from .models import Delivery, JobRun, JobRunPlace
 
@@ -22,7 +22,7 @@ class _ReadOnly:
 
 class JobRunPlaceInline(_ReadOnly, admin.TabularInline):
     model = JobRunPlace
-    fields = ("neighbourhood", "counts")
+    fields = ("neighbourhood_id", "counts")
     readonly_fields = fields
     extra = 0
 
@@ -43,10 +43,10 @@ class JobRunAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(JobRunPlace)
-class JobRunPlaceAdmin(ScopedModelAdmin):
-    list_display = ("job_name", "started_at", "neighbourhood", "counts")
-    list_select_related = ("job_run", "neighbourhood")
-    readonly_fields = ("job_run", "neighbourhood", "counts")
+class JobRunPlaceAdmin(NeighbourhoodNameMixin, ScopedModelAdmin):
+    list_display = ("job_name", "started_at", "neighbourhood_display", "counts")
+    list_select_related = ("job_run",)
+    readonly_fields = ("job_run", "neighbourhood_display", "counts")
     scoped_actions = ("view",)
 
     @admin.display(description=_("job"))
@@ -59,7 +59,7 @@ class JobRunPlaceAdmin(ScopedModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ScopedModelAdmin):
+class DeliveryAdmin(NeighbourhoodNameMixin, ScopedModelAdmin):
     list_display = ("kind", "recipient", "channel", "status", "attempts", "created_at", "sent_at")
     list_filter = ("channel", "status", "kind")
     list_select_related = ("recipient",)
@@ -74,7 +74,7 @@ class DeliveryAdmin(ScopedModelAdmin):
         "status",
         "subject",
         "body",
-        "neighbourhood",
+        "neighbourhood_display",
         "attempts",
         "last_error",
         "send_after",

@@ -86,13 +86,9 @@ class Delivery(models.Model):
         related_name="deliveries",
         verbose_name=_("notification"),
     )
-    neighbourhood = models.ForeignKey(
-        "buildings.Neighbourhood",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("neighbourhood"),
+    # a bare id, as core's audit rows keep it: notifications sit below buildings
+    neighbourhood_id = models.BigIntegerField(
+        _("neighbourhood id"), null=True, blank=True, db_index=True
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -125,11 +121,7 @@ class Delivery(models.Model):
 
     @staticmethod
     def scope_q(scope) -> Q:
-        return scope.q(
-            neighbourhood="neighbourhood_id",
-            subdistrict="neighbourhood__subdistrict_id",
-            district="neighbourhood__subdistrict__district_id",
-        )
+        return scope.q(neighbourhood="neighbourhood_id")
 
 
 class Preference(models.Model):
@@ -229,12 +221,7 @@ class JobRunPlace(models.Model):
     job_run = models.ForeignKey(
         JobRun, on_delete=models.CASCADE, related_name="places", verbose_name=_("job run")
     )
-    neighbourhood = models.ForeignKey(
-        "buildings.Neighbourhood",
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("neighbourhood"),
-    )
+    neighbourhood_id = models.BigIntegerField(_("neighbourhood id"), db_index=True)
     counts = models.JSONField(_("counts"), default=dict, blank=True)
 
     class Meta:
@@ -242,7 +229,9 @@ class JobRunPlace(models.Model):
         verbose_name_plural = _("job runs in neighbourhoods")
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["job_run", "neighbourhood"], name="notif_jobplace_once")
+            models.UniqueConstraint(
+                fields=["job_run", "neighbourhood_id"], name="notif_jobplace_once"
+            )
         ]
 
     def __str__(self):
@@ -250,8 +239,4 @@ class JobRunPlace(models.Model):
 
     @staticmethod
     def scope_q(scope) -> Q:
-        return scope.q(
-            neighbourhood="neighbourhood_id",
-            subdistrict="neighbourhood__subdistrict_id",
-            district="neighbourhood__subdistrict__district_id",
-        )
+        return scope.q(neighbourhood="neighbourhood_id")

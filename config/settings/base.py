@@ -48,9 +48,9 @@ INSTALLED_APPS = [
     # Linli, lowest layer first (apps import downward only)
     "core",
     "accounts",
+    "notifications",
     "buildings",
     "residents",
-    "notifications",
     "webhooks",
     "issues",
     "deliberation",
