@@ -81,10 +81,13 @@ class BuildingsConfig(AppConfig):
         place_moved.connect(place_counts_changed, dispatch_uid="buildings.place_counts")
 
         from notifications.kinds import INBOX, SMS, Kind, register_kind
+        from notifications.schedule import register_daily_job
 
+        from .reminders import DAILY_AT, JOB, send_inspection_reminders
         from .reminders import KIND as INSPECTION_DUE
 
         # the daily digest of elevator inspection reminders (buildings.reminders)
         register_kind(
             Kind(INSPECTION_DUE, _("Elevator inspection reminders"), default_channels=(INBOX, SMS))
         )
+        register_daily_job(JOB, send_inspection_reminders, at=DAILY_AT)

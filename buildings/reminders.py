@@ -69,7 +69,7 @@ OVERDUE_EVERY_DAYS = 7
 # The oldest stage start that can still be current (a 30d stage begins 30 days before the
 # due date and ends 8 days before it): last digest days older than this change nothing.
 LOOKBACK_DAYS = FIRST_NOTICE_DAYS
-# The scheduled run of the day (local time); a catch-up run waits for it (reminders_due_now).
+# The scheduled run of the day, local time (notifications.schedule runs it).
 DAILY_AT = datetime.time(8, 30)
 # Digests written per transaction (a commit each costs a flush to disk, a savepoint does not).
 COMMIT_EVERY = 200
@@ -276,20 +276,3 @@ def _send_digest(user, items: list[dict], *, key: str, url: str, run) -> bool:
         run.error(f"recipient {user.pk}: {exc!r}")
         return False
     return True
-
-
-def reminders_due_now(*, now: datetime.datetime | None = None) -> bool:
-    """Whether a catch-up tick should run the job now (``buildings.tasks``).
-
-    Not when it already ran today (local date). Otherwise yes from 08:30, and at any
-    hour when it has never run (a fresh installation, the demo: reminders right away).
-    A daily run missed at 08:30 (worker down) thus comes as soon as the worker is back.
-    """
-    from notifications.models import JobRun
-
-    now = timezone.localtime(now)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    runs = JobRun.objects.filter(name=JOB)
-    if runs.filter(started_at__gte=midnight).exists():
-        return False
-    return now.time() >= DAILY_AT or not runs.exists()

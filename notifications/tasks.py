@@ -52,3 +52,11 @@ def purge() -> int:
 
 #: the tasks the outbox may name
 TASKS = {DELIVER_TASK: deliver, DISPATCH_TASK: dispatch_outbox}
+
+
+@shared_task(name="notifications.run_daily_jobs", ignore_result=True)
+def run_daily_jobs() -> list[str]:
+    """The daily jobs that are due (``notifications.schedule``); beat ticks it every 30 s."""
+    from .schedule import run_due_jobs
+
+    return run_due_jobs()

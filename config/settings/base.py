@@ -327,17 +327,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "residents.purge_visitor_declarations",
         "schedule": crontab(hour=3, minute=30),
     },
-    # elevator inspection reminders (buildings.tasks): daily at 08:30, and a catch-up tick
-    # every 30 s that runs the job only if it has not run today and it is past 08:30
-    # (a missed 08:30), or it never ran (a fresh install, the demo): two small queries
-    "inspection-reminders": {
-        "task": "buildings.send_inspection_reminders",
-        "schedule": crontab(hour=8, minute=30),
-    },
-    "inspection-reminders-catch-up": {
-        "task": "buildings.send_inspection_reminders",
+    # the daily jobs of every app (notifications.schedule: elevator inspection reminders
+    # at 08:30 ...): a tick every 30 s runs those due, at once on a fresh installation
+    "daily-jobs": {
+        "task": "notifications.run_daily_jobs",
         "schedule": 30.0,
-        "kwargs": {"catch_up": True},
         "options": {"expires": 30},
     },
     # SMS sign-up / sign-in codes older than a day (accounts.tasks)

@@ -13,13 +13,12 @@ from buildings.models import Elevator, ElevatorInspection
 from buildings.reminders import (
     JOB,
     KIND,
-    reminders_due_now,
     send_inspection_reminders,
     stage_of,
 )
 from buildings.services import elevator_inspection_record
-from buildings.tasks import send_inspection_reminders as reminders_task
 from notifications.models import Delivery, JobRun, Notification, OutboxEntry
+from notifications.schedule import daily_jobs, is_due, run_due_jobs
 from tests.factories import BuildingFactory, ElevatorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,15 +189,17 @@ def test_queries_do_not_grow_with_the_elevators(
     assert counts["elevators"] > extra
 
 
-def test_the_catch_up_tick_runs_once_a_day(people, monkeypatch):
+def test_the_daily_tick_runs_the_job_once_a_day(people):
+    job = next(j for j in daily_jobs() if j.name == JOB)
     tz = timezone.get_current_timezone()
     early = datetime.datetime(2027, 1, 4, 7, 0, tzinfo=tz)
-    assert reminders_due_now(now=early)  # never ran: at once
-    reminders_task(catch_up=True)
-    assert not reminders_due_now(now=timezone.now())  # ran today
+    assert is_due(job, now=early)  # never ran: at once (a fresh installation, the demo)
+    assert run_due_jobs() == [JOB]
+    assert not is_due(job, now=timezone.now())  # ran today
+    assert run_due_jobs() == []
     JobRun.objects.update(started_at=timezone.now() - datetime.timedelta(days=2))
-    assert not reminders_due_now(now=early)  # ran before: wait for 08:30
-    assert reminders_due_now(now=early.replace(hour=9))
+    assert not is_due(job, now=early)  # ran before: wait for 08:30
+    assert is_due(job, now=early.replace(hour=9))
 
 
 def test_the_task_the_schedule_and_the_kind(settings):
@@ -207,12 +208,9 @@ def test_the_task_the_schedule_and_the_kind(settings):
 
     app.loader.import_default_modules()
     assert "buildings.send_inspection_reminders" in app.tasks
-    names = {
-        entry["task"]: entry
-        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
-        if name.startswith("inspection-reminders")
-    }
-    assert set(names) == {"buildings.send_inspection_reminders"}
+    assert "notifications.run_daily_jobs" in app.tasks
+    assert settings.CELERY_BEAT_SCHEDULE["daily-jobs"]["task"] == "notifications.run_daily_jobs"
+    assert JOB in {job.name for job in daily_jobs()}
     kind = get_kind(KIND)
     assert kind.default_channels == ("inbox", "sms")
 
