@@ -28,6 +28,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from core import sms
+from core.locks import advisory_lock
 
 from .models import SmsCode, User
 
@@ -140,7 +141,12 @@ def request_code(
     code = _new_code()
     language = account.language if account is not None else translation.get_language()
     with transaction.atomic():
-        # Best effort under a race: two requests in the same instant may both pass.
+        # Requests for one phone, and from one address, wait for each other here, so
+        # two in the same instant cannot both pass the limits (core.locks; always the
+        # phone's lock first).
+        advisory_lock(f"linli:sms-code-phone:{phone}")
+        if client_ip:
+            advisory_lock(f"linli:sms-code-address:{client_ip}")
         retry_at = _retry_at(now, phone, client_ip)
         if retry_at is not None:
             raise SmsCodeThrottled(retry_at)

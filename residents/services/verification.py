@@ -23,14 +23,13 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,6 +37,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from accounts.services import user_set_verified
 from core.crypto import keyed_hash
+from core.locks import advisory_lock
 from core.text import clean_text
 
 from .. import events
@@ -228,11 +228,8 @@ def _lock_tries(user: User, ip: str | None) -> None:
     so two tries never wait on each other crosswise).
     """
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
-    if ip and connection.vendor == "postgresql":
-        digest = hashlib.sha256(f"linli:verify-address:{ip}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    if ip:
+        advisory_lock(f"linli:verify-address:{ip}")
 
 
 def _same_name(a: str, b: str) -> bool:
