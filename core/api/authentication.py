@@ -34,7 +34,8 @@ from rest_framework import authentication, exceptions
 
 from core.models import ApiKey, hash_api_key
 from core.redis import guard_for
-from core.scoping import place_scope
+from core.scoping import DEFAULT_CACHE_SECONDS as DEFAULT_SCOPE_SECONDS
+from core.scoping import PLACES_VERSION_KEY, Scope, place_scope
 
 KEYWORD = "Api-Key"
 KEY_TAG = "linli"
@@ -68,9 +69,12 @@ class ApiKeyPrincipal:
     is_superuser = False
     pk = id = None
 
-    def __init__(self, api_key: ApiKey):
+    def __init__(self, api_key: ApiKey, *, scope_found: tuple | None = None):
         self.api_key = api_key
         self._scope = None
+        # (the places' version, the key's scope entry, its cache name), as the key's own
+        # cache read found them: a scope still in step costs no round trip of its own
+        self._scope_found = scope_found
 
     def __str__(self):
         return f"api-key:{self.api_key.prefix}"
@@ -78,8 +82,36 @@ class ApiKeyPrincipal:
     def linli_scope(self, codenames):
         """The key's jurisdiction (the same for every permission)."""
         if self._scope is None:
-            self._scope = place_scope(self.api_key.place_type_id, self.api_key.place_id)
+            self._scope = self._prefetched_scope()
+        if self._scope is None:
+            key = self.api_key
+            self._scope = place_scope(key.place_type_id, key.place_id)
+            self._store_scope(self._scope)
         return self._scope
+
+    def _place(self) -> tuple[int, int]:
+        return (self.api_key.place_type_id, self.api_key.place_id)
+
+    def _prefetched_scope(self):
+        if self._scope_found is None:
+            return None
+        version, entry, _name = self._scope_found
+        if version is None or not (isinstance(entry, tuple) and len(entry) == 3):
+            return None
+        entry_version, place, stored = entry
+        if entry_version != version or tuple(place) != self._place():
+            return None
+        return Scope.from_entry(stored)
+
+    def _store_scope(self, scope) -> None:
+        if self._scope_found is None:
+            return
+        version, _entry, name = self._scope_found
+        if version is None:  # no version yet: the next request stores it
+            return
+        seconds = getattr(settings, "LINLI_SCOPE_CACHE_SECONDS", DEFAULT_SCOPE_SECONDS)
+        entry = (version, self._place(), scope.as_entry())
+        guard_for(CACHE_ALIAS).call(_WHAT, caches[CACHE_ALIAS].set, name, entry, timeout=seconds)
 
     def has_perm(self, perm, obj=None):
         return False
@@ -130,6 +162,12 @@ def _cache_names(key_hash: str) -> tuple[str, str]:
     return f"apikey:{digest}", f"apikey:gen:{digest}"
 
 
+def _scope_name(key_hash: str) -> str:
+    """The cache key of the key's resolved jurisdiction, read with the row (its place is
+    not known before the row is read); good while the places' version holds."""
+    return f"apikey:scope:{_digest(key_hash)}"
+
+
 def _last_used_name(key_hash: str) -> str:
     """The last-used marker's cache key: derived from the hash too, so that it is
     fetched with the row (the key's pk is not known before the row is read)."""
@@ -164,23 +202,27 @@ def forget_cached_key(api_key: ApiKey) -> None:
 UNKNOWN = object()
 
 
-def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None, object]:
-    """(the cached key or None, the generation to store a fresh row under or None,
-    the last-used marker), in one round trip."""
+def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None, object, tuple]:
+    """(the cached key or None, the generation to store a fresh row under or None, the
+    last-used marker, what the principal needs of its scope: the places' version, the
+    key's scope entry and its name), in one round trip."""
     guard = guard_for(CACHE_ALIAS)
     cache = caches[CACHE_ALIAS]
     row_name, generation_name = _cache_names(key_hash)
     used_name = _last_used_name(key_hash)
-    found = guard.call(_WHAT, cache.get_many, [row_name, generation_name, used_name])
+    scope_name = _scope_name(key_hash)
+    names = [row_name, generation_name, used_name, PLACES_VERSION_KEY, scope_name]
+    found = guard.call(_WHAT, cache.get_many, names)
     if found is None:
-        return None, None, UNKNOWN
+        return None, None, UNKNOWN, None
+    scope = (found.get(PLACES_VERSION_KEY), found.get(scope_name), scope_name)
     marker = found.get(used_name)
     generation = found.get(generation_name)
     if generation is None:
         token = secrets.token_hex(8)
         added = guard.call(_WHAT, cache.add, generation_name, token, timeout=GENERATION_SECONDS)
         generation = token if added else None  # a race or no cache: do not store
-        return None, generation, marker
+        return None, generation, marker, scope
     row = found.get(row_name)
     if isinstance(row, dict) and row.get("generation") == generation:
         fields = row.get("fields") or {}
@@ -189,8 +231,8 @@ def _from_cache(key_hash: str, prefix: str) -> tuple[ApiKey | None, str | None, 
             key.key_hash = None  # not loaded: a save() of this instance fails loudly
             key._state.adding = False
             key._state.db = ApiKey.objects.db
-            return key, generation, marker
-    return None, generation, marker
+            return key, generation, marker, scope
+    return None, generation, marker, scope
 
 
 def _to_cache(key: ApiKey, generation: str) -> None:
@@ -216,21 +258,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("Malformed API key header."), code="invalid_api_key"
             )
-        key, key_hash, marker = self._lookup(raw)
+        key, key_hash, marker, scope_found = self._lookup(raw)
         self._touch(key, key_hash, marker)
-        return ApiKeyPrincipal(key), key
+        return ApiKeyPrincipal(key, scope_found=scope_found), key
 
     def authenticate_header(self, request):
         return f'{KEYWORD} realm="api"'
 
     @staticmethod
-    def _lookup(raw: str) -> tuple[ApiKey, str, object]:
-        """(the key, its hash, its last-used marker as the cache holds it)."""
+    def _lookup(raw: str) -> tuple[ApiKey, str, object, tuple | None]:
+        """(the key, its hash, its last-used marker as the cache holds it, what the
+        cache holds of its scope)."""
         prefix = split_key(raw)
         if not prefix:
             raise exceptions.AuthenticationFailed(_("Invalid API key."), code="invalid_api_key")
         key_hash = hash_api_key(raw)
-        key, generation, marker = _from_cache(key_hash, prefix)
+        key, generation, marker, scope_found = _from_cache(key_hash, prefix)
         if key is None:
             key = ApiKey.objects.filter(prefix=prefix).first()
             if key is None or not hmac.compare_digest(key.key_hash, key_hash):
@@ -246,7 +289,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 _("This API key has expired."), code="api_key_expired"
             )
         ContentType.objects.get_for_id(key.place_type_id)  # warm the cache
-        return key, key_hash, marker
+        return key, key_hash, marker, scope_found
 
     @staticmethod
     def _touch(key: ApiKey, key_hash: str, marker: object = UNKNOWN) -> None:

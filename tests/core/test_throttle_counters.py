@@ -279,6 +279,28 @@ def test_one_round_trip_each_for_the_throttle_and_the_key(redis_cache, world, ap
         assert client.get(DWELLINGS, headers=headers).status_code == 200
     assert trips.of("throttle") == ["pipeline"]
     assert trips.of("authentication") == ["MGET"]
+    # the key's jurisdiction came with the key's own MGET: no round trip of its own
+    assert trips.of("other") == []
+
+
+@needs_redis
+def test_the_keys_scope_follows_a_change_of_the_place_tree(redis_cache, world, api_key_headers):
+    """The scope read with the key is believed only while the places' version holds: a
+    neighbourhood moved out from under the key's subdistrict leaves its jurisdiction at once."""
+    from core.scoping import places_changed
+    from tests.factories import SubdistrictFactory
+
+    _key, headers = api_key_headers(world.subdistrict)
+    client = Client()
+    seen = {row["id"] for row in client.get(DWELLINGS, headers=headers).json()["results"]}
+    assert world.a.dwelling.pk in seen and world.b.dwelling.pk in seen
+    assert client.get(DWELLINGS, headers=headers).status_code == 200  # the scope cached
+    neighbourhood = world.b.neighbourhood
+    neighbourhood.subdistrict = SubdistrictFactory(district=world.district)
+    neighbourhood.save()
+    places_changed()
+    seen = {row["id"] for row in client.get(DWELLINGS, headers=headers).json()["results"]}
+    assert world.a.dwelling.pk in seen and world.b.dwelling.pk not in seen
 
 
 @needs_redis
