@@ -39,7 +39,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pgutil import PG_URL, admin_sql, reachable, say  # noqa: E402
+from pgutil import PG_URL, admin_sql, drop_database, reachable, say  # noqa: E402
 
 BENCH_KEY = base64.b64encode(hashlib.sha256(b"linli-bench-import").digest()).decode()
 CADRE_PHONE = "13800009999"
@@ -374,11 +374,7 @@ def main(argv=None) -> int:
         say(f"bench_import: failed: {exc}")
     finally:
         if not args.keep_db:
-            try:
-                admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-                say(f"bench_import: dropped {database}")
-            except Exception as exc:  # noqa: BLE001
-                say(f"bench_import: could not drop {database}: {exc}")
+            drop_database(database, "bench_import")
         shutil.rmtree(workdir, ignore_errors=True)
     say(f"bench_import: done in {time.monotonic() - started:.0f} s")
     return 0

@@ -39,7 +39,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pgutil import PG_URL, admin_sql, reachable, say  # noqa: E402
+from pgutil import PG_URL, admin_sql, drop_database, reachable, say  # noqa: E402
 
 DATABASE = "linli_bench_registry"
 # Bench-only keys (fixed so that a kept database can be read again; never used elsewhere).
@@ -364,11 +364,7 @@ def main(argv=None) -> int:
                 connections.close_all()
             except Exception:  # noqa: BLE001, S110 - Django may not be set up yet
                 pass
-            try:
-                admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-                say(f"bench_registry: dropped {DATABASE}")
-            except Exception as exc:  # noqa: BLE001
-                say(f"bench_registry: could not drop {DATABASE}: {exc}")
+            drop_database(DATABASE, "bench_registry")
     say(f"bench_registry: done in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pgutil import admin_sql, reachable, say  # noqa: E402
+from pgutil import admin_sql, drop_database, reachable, say  # noqa: E402
 
 SOURCE = "linli_bench_registry"
 DATABASE = "linli_bench_reminders"
@@ -327,11 +327,7 @@ def main(argv=None) -> int:
         say(f"bench_reminders: failed: {exc}")
     finally:
         if not args.keep_db:
-            try:
-                admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-                say(f"bench_reminders: dropped {DATABASE}")
-            except Exception as exc:  # noqa: BLE001
-                say(f"bench_reminders: could not drop {DATABASE}: {exc}")
+            drop_database(DATABASE, "bench_reminders")
     say(f"bench_reminders: done in {time.monotonic() - started:.0f} s")
     return 0
 

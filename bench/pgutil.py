@@ -20,6 +20,16 @@ def admin_sql(sql: str, params=None, *, database: str = "postgres"):
         return cursor.fetchall() if cursor.description else None
 
 
+def drop_database(name: str, who: str, *, quiet: bool = False) -> None:
+    """Drop a bench's scratch database, saying so; a failure is said, never raised."""
+    try:
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not quiet:
+            say(f"{who}: dropped {name}")
+    except Exception as exc:  # noqa: BLE001 - cleaning up must not hide the figures
+        say(f"{who}: could not drop {name}: {exc}")
+
+
 def reachable() -> str | None:
     try:
         admin_sql("SELECT 1")

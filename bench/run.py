@@ -59,7 +59,7 @@ from figures import (  # noqa: E402, F401 - run.X names kept for callers and tes
     scale_ratios,
     shares,
 )
-from pgutil import PG_URL, admin_sql, say  # noqa: E402
+from pgutil import PG_URL, admin_sql, drop_database, say  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
@@ -478,10 +478,7 @@ def run_scale(scale: str, args, workdir: Path, all_figures: dict) -> None:
         stop(server)
         # the district database is bench_registry.py's: it runs next and drops it
         if not district and not args.keep_db:
-            try:
-                admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            except Exception as exc:  # noqa: BLE001
-                say(f"bench: could not drop {database}: {exc}")
+            drop_database(database, "bench", quiet=True)
 
 
 def compare_scales(all_figures: dict) -> dict[str, list[ScaleRatio]]:
