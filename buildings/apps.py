@@ -80,6 +80,15 @@ class BuildingsConfig(AppConfig):
                 )
         place_moved.connect(place_counts_changed, dispatch_uid="buildings.place_counts")
 
+        from django.db.models.signals import m2m_changed
+
+        from .home import owners_changed
+
+        # the home page lists the homes a user owns (buildings.home)
+        m2m_changed.connect(
+            owners_changed, sender=Dwelling.owners.through, dispatch_uid="buildings.home.owners"
+        )
+
         from notifications.kinds import INBOX, SMS, Kind, register_kind
         from notifications.schedule import register_daily_job
 

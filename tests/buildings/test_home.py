@@ -82,8 +82,8 @@ def test_cadre_sees_elevators_due_or_overdue_with_an_admin_link(client, world):
         building=world.b.building, next_inspection_due=today + datetime.timedelta(days=5)
     )
     response, body = page(client, world.a.cadre)
-    listed = [elevator for elevator, _url in response.context["overview"].due_elevators]
-    assert listed == [late, soon]  # overdue first, then by due date
+    listed = [elevator.pk for elevator in response.context["overview"].due_elevators]
+    assert listed == [late.pk, soon.pk]  # overdue first, then by due date
     assert later.device_code not in body
     assert other.device_code not in body
     assert soon.device_code in body and late.device_code in body
