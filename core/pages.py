@@ -29,7 +29,7 @@ empty - the permission is read from the view, never written twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import wraps
+from functools import cached_property, wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -190,14 +190,17 @@ def superuser_page(view):
 
 @dataclass(frozen=True)
 class StaffLink:
+    """A staff page in the navigation. Its URL and permission are worked out once per
+    process (every signed-in page renders the navigation; the URL conf does not change)."""
+
     url_name: str  # e.g. "registry:reports"
     label: object  # a lazy translation
 
-    @property
+    @cached_property
     def url(self) -> str:
         return reverse(self.url_name)
 
-    @property
+    @cached_property
     def permission(self):
         """The permission of the linked page's ``staff_page`` (read from the view)."""
         try:
