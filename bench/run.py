@@ -412,6 +412,15 @@ def targets_for(creds: dict) -> list[Target]:
             [*PROXY_HEADERS, f"Cookie: {creds['cadre_cookie']}"],
             "text/html",
         ),
+        # what every signed-in page pays before its own work: session, user, OTP device,
+        # two-factor check, and the header badge's one count (a fragment, no base template)
+        Target(
+            "signed_in",
+            "/notifications/badge/",
+            "signed-in floor: badge fragment, cadre",
+            [*PROXY_HEADERS, f"Cookie: {creds['cadre_cookie']}"],
+            "text/html",
+        ),
     ]
     district_cadre = [*PROXY_HEADERS, f"Cookie: {creds['district_cadre_cookie']}"]
     targets += [

@@ -86,6 +86,7 @@ def test_the_same_targets_at_both_scales():
         "bare",
         "api",
         "home",
+        "signed_in",
         "home_district",
         "changelist_district",
     ]
