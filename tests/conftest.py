@@ -38,6 +38,32 @@ def _fresh_caches():
     yield
 
 
+def _flushes_the_database(item) -> bool:
+    """A transactional test (a django_db(transaction=True) mark, transactional_db or
+    live_server) ends by flushing every table."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a flush, put back the rows the migrations seed (the issue categories), which
+    the tests after it in this process expect, as a fresh test database has them."""
+    result = yield
+    if _flushes_the_database(item):
+        import importlib
+
+        from django.apps import apps
+        from pytest_django.plugin import blocking_manager_key
+
+        seed = importlib.import_module("issues.migrations.0002_seed_categories").seed
+        with item.config.stash[blocking_manager_key].unblock():
+            seed(apps, None)
+    return result
+
+
 def _side(subdistrict, label):
     neighbourhood = NeighbourhoodFactory(subdistrict=subdistrict, name=f"{label}居民区")
     company = PropertyCompanyFactory(name=f"{label}物业有限公司")

@@ -31,6 +31,7 @@ from buildings.placebound import (
 from buildings.services import building_move, estate_move
 from buildings.signals import place_moved
 from core.models import AuditEvent
+from issues.models import Issue
 from residents import events
 from residents.models import (
     AccessEvent,
@@ -51,6 +52,7 @@ from tests.factories import (
     ResidentFactory,
     make_id_number,
 )
+from tests.issues.factories import IssueFactory
 
 
 class Rows:
@@ -108,6 +110,10 @@ class Rows:
         )
 
     @cached_property
+    def issue(self):
+        return IssueFactory(building=self.side.building, description="楼道灯坏了")
+
+    @cached_property
     def report(self):
         return saved_report_create(
             neighbourhood=self.side.neighbourhood,
@@ -130,6 +136,7 @@ BUILDERS = {
     AccessEvent: lambda rows: rows.access_events,
     WellbeingAlert: lambda rows: [rows.alert],
     SavedReport: lambda rows: [rows.report],
+    Issue: lambda rows: [rows.issue],
 }
 # Bound to the neighbourhood itself, not to a place under it: a move leaves these.
 STAY_IN_THEIR_NEIGHBOURHOOD = {SavedReport}
