@@ -348,6 +348,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=18, minute=0),
     },
     "notifications-purge": {"task": "notifications.purge", "schedule": crontab(hour=3, minute=45)},
+    # reports past their deadline escalate one level (issues.tasks, 约请制), every 5 minutes
+    "issue-escalation": {
+        "task": "issues.escalate_due",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    # reports resolved LINLI_ISSUE_AUTO_CLOSE_DAYS ago and not confirmed close, hourly
+    "issue-auto-close": {
+        "task": "issues.auto_close_due",
+        "schedule": crontab(minute=20),
+        "options": {"expires": 3600},
+    },
     # webhook deliveries whose next attempt is due (webhooks.tasks): the retries' clock
     "webhook-retries": {
         "task": "webhooks.deliver_due",
@@ -450,3 +462,30 @@ LINLI_SMS_QUIET_TIMEZONE = env("LINLI_SMS_QUIET_TIMEZONE", default="Asia/Shangha
 LINLI_NOTIFICATION_MAX_ATTEMPTS = env.int("LINLI_NOTIFICATION_MAX_ATTEMPTS", default=6)
 LINLI_NOTIFICATION_RETRY_SECONDS = env.int("LINLI_NOTIFICATION_RETRY_SECONDS", default=60)
 LINLI_NOTIFICATION_KEEP_DAYS = env.int("LINLI_NOTIFICATION_KEEP_DAYS", default=180)
+
+# Images (core.images): every uploaded photo is judged by content, its metadata stripped,
+# resized and thumbnailed; larger files or pixel counts are refused with a message.
+LINLI_IMAGE_MAX_BYTES = env.int("LINLI_IMAGE_MAX_BYTES", default=10 * 2**20)
+LINLI_IMAGE_MAX_PIXELS = env.int("LINLI_IMAGE_MAX_PIXELS", default=40_000_000)
+LINLI_IMAGE_MAX_SIDE = env.int("LINLI_IMAGE_MAX_SIDE", default=2048)
+LINLI_IMAGE_THUMB_SIDE = env.int("LINLI_IMAGE_THUMB_SIDE", default=400)
+
+# Issue reporting (issues/)
+LINLI_ISSUE_MAX_PHOTOS = env.int("LINLI_ISSUE_MAX_PHOTOS", default=9)
+# a resolved report the reporter neither confirms nor reopens closes after this many days
+LINLI_ISSUE_AUTO_CLOSE_DAYS = env.int("LINLI_ISSUE_AUTO_CLOSE_DAYS", default=7)
+# handlers with fewer reports in the period are listed on the board but not ranked
+LINLI_ISSUE_BOARD_MIN_REPORTS = env.int("LINLI_ISSUE_BOARD_MIN_REPORTS", default=3)
+LINLI_ISSUE_HOTLINE_MAX_BYTES = env.int("LINLI_ISSUE_HOTLINE_MAX_BYTES", default=5 * 2**20)
+LINLI_ISSUE_HOTLINE_MAX_ROWS = env.int("LINLI_ISSUE_HOTLINE_MAX_ROWS", default=2000)
+
+# Open311 GeoReport v2 (issues/open311/, docs/open311.md)
+# GET of public reports without an API key, as the specification allows
+LINLI_OPEN311_PUBLIC_READ = env.bool("LINLI_OPEN311_PUBLIC_READ", default=True)
+# the jurisdiction_id this server answers to ("": the request's host name)
+LINLI_OPEN311_JURISDICTION = env("LINLI_OPEN311_JURISDICTION", default="")
+LINLI_OPEN311_MAX_REQUESTS = env.int("LINLI_OPEN311_MAX_REQUESTS", default=1000)
+# a POST's lat/long lands on the nearest estate within this distance
+LINLI_OPEN311_MATCH_METRES = env.int("LINLI_OPEN311_MATCH_METRES", default=500)
+LINLI_OPEN311_CONTACT = env("LINLI_OPEN311_CONTACT", default="")
+LINLI_OPEN311_KEY_SERVICE = env("LINLI_OPEN311_KEY_SERVICE", default="")

@@ -194,9 +194,9 @@ def test_the_daily_tick_runs_the_job_once_a_day(people):
     tz = timezone.get_current_timezone()
     early = datetime.datetime(2027, 1, 4, 7, 0, tzinfo=tz)
     assert is_due(job, now=early)  # never ran: at once (a fresh installation, the demo)
-    assert run_due_jobs() == [JOB]
+    assert JOB in run_due_jobs()  # (with the other apps' daily jobs)
     assert not is_due(job, now=timezone.now())  # ran today
-    assert run_due_jobs() == []
+    assert JOB not in run_due_jobs()
     JobRun.objects.update(started_at=timezone.now() - datetime.timedelta(days=2))
     assert not is_due(job, now=early)  # ran before: wait for 08:30
     assert is_due(job, now=early.replace(hour=9))
