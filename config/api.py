@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 from buildings.api.views import register as register_buildings
 from core.api.errors import not_found
 from core.api.views import ApiDocsView
+from issues.api.views import register as register_issues
 from residents.api.views import register as register_residents
 from webhooks.api.views import register as register_webhooks
 
@@ -18,6 +19,7 @@ router.include_root_view = False
 register_buildings(router)
 register_residents(router)
 register_webhooks(router)
+register_issues(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

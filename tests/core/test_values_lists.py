@@ -26,6 +26,7 @@ from tests.factories import (
     ResidentFactory,
     UserFactory,
 )
+from tests.issues.factories import IssueFactory
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,9 @@ def rows(world):
     EstateFactory(neighbourhood=side.neighbourhood, property_company=PropertyCompanyFactory())
     ElevatorInspectionFactory(elevator=ElevatorFactory(building=side.building))
     ResidentFactory(household=HouseholdFactory(dwelling=side.dwelling))
+    # a report on a building, and one on a street address (no estate, no building)
+    IssueFactory(building=side.building)
+    IssueFactory(building=None, neighbourhood=side.neighbourhood, address="友谊路1号")
     key, _raw = api_key_create(name="k", scopes=["webhooks:manage"], place=side.neighbourhood)
     subscription = WebhookSubscription.objects.create(
         api_key=key,
