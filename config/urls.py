@@ -17,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
     path("api/", include("config.api")),
+    path("issues/", include("issues.urls")),
+    path("open311/v2/", include("issues.open311.urls")),
     path("", home, name="home"),
     path("", include("residents.urls")),
 ]
