@@ -564,7 +564,7 @@ def main(argv=None) -> int:
 
 
 # Benchmarks with their own data, run after the HTTP one (each prints its figures, exits 0).
-EXTRA_BENCHMARKS = ["bench_registry.py", "bench_import.py"]
+EXTRA_BENCHMARKS = ["bench_registry.py", "bench_import.py", "bench_issues.py"]
 
 
 def run_extra_benchmarks(keep_db: bool = False) -> None:
