@@ -408,22 +408,24 @@ def test_the_apps_register_their_scopes_and_core_names_none():
     import core.models
     from core.api.scopes import api_scope_codes, is_api_scope
 
-    # buildings registers places:read, residents the registry's scopes, webhooks its own,
-    # in app order
+    # buildings registers places:read, residents the registry's scopes, webhooks and
+    # issues their own, in app order
     assert api_scope_codes() == [
         "places:read",
         "residents:read",
         "residents:write",
         "access:write",
         "webhooks:manage",
+        "issues:read",
+        "issues:write",
     ]
     # the apps that would own these do not exist yet, so nobody registers them
-    for code in ("issues:read", "issues:write", "stats:read"):
+    for code in ("stats:read", "threads:write"):
         assert not is_api_scope(code)
     assert not hasattr(core.models, "ApiScope")
 
 
-@pytest.mark.parametrize("scope", ["issues:read", "stats:read"])
+@pytest.mark.parametrize("scope", ["threads:write", "stats:read"])
 def test_a_scope_nobody_registered_is_refused_with_a_translated_error(world, scope):
     for language, words in (("zh-hans", "未知的权限范围"), ("en", "Unknown scope")):
         with pytest.raises(ValidationError) as error, translation.override(language):
@@ -437,7 +439,7 @@ def test_a_scope_nobody_registered_is_refused_with_a_translated_error(world, sco
 def test_a_registered_scope_is_offered_and_accepted(world, login, superuser, throwaway_scope):
     form = login(superuser).get(ADD_URL).content.decode()
     assert f'value="{throwaway_scope}"' in form
-    assert 'value="residents:write"' in form and 'value="issues:read"' not in form
+    assert 'value="residents:write"' in form and 'value="stats:read"' not in form
     api_key, _full = api_key_create(
         name="x", scopes=[throwaway_scope, "places:read"], place=world.a.neighbourhood
     )
@@ -471,13 +473,13 @@ def test_command_lists_the_registered_scopes_and_refuses_others_in_chinese(world
     from core.management.commands.create_api_key import Command
 
     usage = Command().create_parser("manage.py", "create_api_key").format_help()
-    assert "access:write" in usage and "issues:read" not in usage
+    assert "access:write" in usage and "stats:read" not in usage
     with pytest.raises(CommandError) as error, translation.override("zh-hans"):
         run_command(
-            "--name", "x", "--scopes", "places:read,issues:write",
+            "--name", "x", "--scopes", "places:read,stats:read",
             "--place", f"neighbourhood:{world.a.neighbourhood.pk}",
         )  # fmt: skip
-    assert "未知的权限范围" in str(error.value) and "issues:write" in str(error.value)
+    assert "未知的权限范围" in str(error.value) and "stats:read" in str(error.value)
     assert not ApiKey.objects.exists()
 
 
