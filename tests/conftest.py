@@ -52,7 +52,8 @@ def pytest_runtest_teardown(item, nextitem):
     """After a flush, put back the rows the migrations seed (the issue categories), which
     the tests after it in this process expect, as a fresh test database has them."""
     result = yield
-    if _flushes_the_database(item):
+    # after the process's last test the test database is already gone (nextitem None)
+    if nextitem is not None and _flushes_the_database(item):
         import importlib
 
         from django.apps import apps
