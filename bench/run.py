@@ -417,7 +417,7 @@ def targets_for(creds: dict) -> list[Target]:
         Target(
             "signed_in",
             "/notifications/badge/",
-            "signed-in floor: badge fragment, cadre",
+            "signed-in floor, cadre",
             [*PROXY_HEADERS, f"Cookie: {creds['cadre_cookie']}"],
             "text/html",
         ),
