@@ -24,19 +24,29 @@ def may_handle(user, issue) -> bool:
     )
 
 
-def resident_neighbourhood_id(user) -> int | None:
-    """The neighbourhood of a verified user's registry record (cached on the user)."""
+def resident_place(user) -> tuple[int, str] | None:
+    """(neighbourhood id, neighbourhood name) of a verified user's registry record, or
+    None; one small query, cached on the user for the request."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     if not getattr(user, "verified", False):
         return None
     cache = user.__dict__
-    if "_linli_issue_neighbourhood" not in cache:
-        from residents.selectors.me import my_resident
+    if "_linli_issue_place" not in cache:
+        from residents.models import Resident
 
-        resident = my_resident(user)
-        cache["_linli_issue_neighbourhood"] = resident.neighbourhood_id if resident else None
-    return cache["_linli_issue_neighbourhood"]
+        cache["_linli_issue_place"] = (
+            Resident.objects.filter(user=user, anonymised_at__isnull=True)
+            .values_list("neighbourhood_id", "neighbourhood__name")
+            .first()
+        )
+    return cache["_linli_issue_place"]
+
+
+def resident_neighbourhood_id(user) -> int | None:
+    """The neighbourhood of a verified user's registry record (cached on the user)."""
+    place = resident_place(user)
+    return place[0] if place else None
 
 
 def may_report(user, neighbourhood_id: int | None = None) -> bool:

@@ -148,13 +148,12 @@ def public_issues_for(*, neighbourhood_id) -> QuerySet[Issue]:
 
 
 def resident_neighbourhood_id(user) -> int | None:
-    """The neighbourhood of the verified resident ``user`` is, or None."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    from residents.selectors.me import my_resident
+    """The neighbourhood of the verified resident ``user`` is, or None (one small query,
+    cached on the user: ``issues.permissions.resident_place``)."""
+    from ..permissions import resident_place
 
-    resident = my_resident(user)
-    return resident.neighbourhood_id if resident is not None else None
+    place = resident_place(user)
+    return place[0] if place else None
 
 
 def access_public_issue(*, user, pk) -> Issue:

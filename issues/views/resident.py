@@ -38,7 +38,7 @@ from ..forms import add_service_errors
 from ..forms.report import IssueForm, neighbourhood_places
 from ..forms.workflow import CommentForm, ConfirmForm, ListFilterForm, ReopenForm
 from ..models import Category, Follow, IssuePhoto, Move, Source, Status, Upvote
-from ..permissions import may_handle, may_upvote
+from ..permissions import may_handle, may_upvote, resident_place
 from ..selectors import (
     access_public_issue,
     issues_reported_by,
@@ -92,10 +92,10 @@ def _list_choices(nbh: int, estate_value: str):
 def issue_list(request):
     """The neighbourhood's reports, a page at a time on a cursor ("more" link): the cost
     is the page's rows, never the neighbourhood's size (no COUNT, no OFFSET)."""
-    resident = my_resident(request.user)
-    if resident is None:
+    place = resident_place(request.user)
+    if place is None:
         return render(request, "issues/not_verified.html", status=200)
-    nbh = resident.neighbourhood_id
+    nbh, neighbourhood_name = place
     categories, estates, buildings = _list_choices(nbh, request.GET.get("estate", ""))
     form = ListFilterForm(
         request.GET or None, categories=categories, estates=estates, buildings=buildings
@@ -116,7 +116,7 @@ def issue_list(request):
     now = timezone.now()
     for issue in rows:
         issue.status_label = statuses.get(issue.status, issue.status)
-        issue.place_label = _place_label(issue, estate_names, resident.neighbourhood.name)
+        issue.place_label = _place_label(issue, estate_names, neighbourhood_name)
         issue.age = timesince(issue.created_at, now)
     query = urlencode([(k, v) for k, v in request.GET.items() if k not in ("after", "page") and v])
     return render(
@@ -127,7 +127,7 @@ def issue_list(request):
             "selects": list(form.choices()),
             "page_obj": ListPage(rows, next_cursor, first=cursor is None),
             "query": query,
-            "resident": resident,
+            "neighbourhood_name": neighbourhood_name,
         },
     )
 
