@@ -169,12 +169,15 @@ class IssueForm(forms.Form):
             (group or _("Other"), items) for group, items in groups.items()
         ]
         self.fields["category"].widget.attrs["data-issue-category"] = ""
+        self.fields["category"].label_suffix = ""  # "What is the matter?" is a question
         self.attribute_fields: dict[int, list[str]] = {}
         for category in self.categories.values():
             for attribute in category.attributes.all():
                 name = attribute_field_name(category.pk, attribute.code)
                 field = _attribute_field(attribute, category)
                 field.widget.attrs["data-category"] = str(category.pk)
+                if str(field.label).rstrip().endswith(("?", "？", ":", "：")):
+                    field.label_suffix = ""  # a question needs no "：" after its "？"
                 self.fields[name] = field
                 self.attribute_fields.setdefault(category.pk, []).append(name)
         self.fields["estate"].queryset = estates.order_by("name")

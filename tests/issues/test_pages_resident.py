@@ -373,3 +373,10 @@ def test_similar_open_reports_come_as_a_fragment(issue_world, login):
     assert reverse("issues:upvote", args=[same.pk]) in page
     full = client.get(reverse("issues:similar"), {"category": issue_world.noise.pk})
     assert "<html" in full.content.decode()
+
+
+def test_a_question_on_the_form_gets_no_colon_after_its_question_mark(issue_world, login):
+    page = login(issue_world.a.resident).get(reverse("issues:create")).content.decode()
+    assert "是否有人被困？" in page  # a seeded question, in the form
+    for doubled in ("?：", "？：", "?:", "？:"):
+        assert doubled not in page
