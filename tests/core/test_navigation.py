@@ -74,9 +74,7 @@ def test_the_cadre_sees_every_staff_link(world, login):
     assert links == {name: reverse(name) for name in ALL_LINKS}
 
 
-def test_property_staff_see_the_handlers_links_only_and_residents_none(
-    world, login, estate_staff
-):
+def test_property_staff_see_the_handlers_links_only_and_residents_none(world, login, estate_staff):
     assert estate_staff.is_staff  # the old rule (is_staff) showed them every link
     client = login(estate_staff)
     assert links_on(client) == {name: reverse(name) for name in HANDLER_LINKS}
