@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from buildings.models import Building, Estate
 from core.images import ACCEPT, MultipleImageInput, process_image, validate_image
 
-from ..models import AttributeType, Category, Source
+from ..models import AttributeType, Source
 
 MAX_PHOTOS = 9
 PENDING_PREFIX = "issues/pending"
@@ -39,11 +39,9 @@ def neighbourhood_places(neighbourhood_ids):
 
 
 def active_categories():
-    """The active categories, attributes prefetched (the selector when it is there)."""
-    try:
-        from ..selectors import categories_active
-    except ImportError:  # pragma: no cover - while the selectors are being written
-        return list(Category.objects.filter(active=True).prefetch_related("attributes"))
+    """The active categories, attributes prefetched."""
+    from ..selectors import categories_active
+
     return list(categories_active())
 
 
