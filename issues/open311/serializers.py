@@ -137,7 +137,7 @@ def public_requests():
     photo = (
         IssuePhoto.objects.filter(issue=OuterRef("pk"), event__isnull=True)
         .order_by("id")
-        .values("image")[:1]
+        .values("pk")[:1]
     )
     return (
         Issue.objects.exclude(status=Status.MERGED)
@@ -162,11 +162,22 @@ def _coordinate(value, fallback):
     return float(value) if value is not None else None
 
 
-def _media_url(request, name) -> str:
-    if not name:
+#: how long a media_url of an Open311 answer opens its photo
+MEDIA_URL_DAYS = 7
+MEDIA_SALT = "issues.open311.photo"
+
+
+def _media_url(request, photo_id) -> str:
+    """A signed link to the report's first photo (``open311:photo``): photos are not
+    public files, and the link opens only while the report is public and for
+    ``MEDIA_URL_DAYS``."""
+    if not photo_id:
         return ""
-    storage = IssuePhoto._meta.get_field("image").storage
-    return request.build_absolute_uri(storage.url(name))
+    from django.core import signing
+    from django.urls import reverse
+
+    token = signing.dumps(photo_id, salt=MEDIA_SALT, compress=True)
+    return request.build_absolute_uri(reverse("open311:photo", args=[token]))
 
 
 def request_row(request, issue) -> dict:

@@ -26,4 +26,6 @@ urlpatterns = [
     path("requests.<open311fmt:fmt>", views.requests_, name="requests"),
     path("requests/<slug:request_id>.<open311fmt:fmt>", views.request_detail, name="request"),
     path("tokens/<slug:token>.<open311fmt:fmt>", views.token_detail, name="token"),
+    # the signed media_url of a public report's photo (serializers._media_url)
+    path("photos/<str:token>/", views.photo, name="photo"),
 ]

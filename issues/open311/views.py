@@ -304,6 +304,48 @@ def token_detail(request, fmt, token):
     return render(fmt, "service_requests", body)
 
 
+@public_page
+def photo(request, token):
+    """The photo a public answer's ``media_url`` names, while its link is fresh, the report
+    public (not merged) and public reading on; else 404."""
+    import datetime as _dt
+
+    from django.core import signing
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse, Http404
+
+    from issues.models import IssuePhoto, Status
+
+    if request.method not in ("GET", "HEAD") or not getattr(
+        settings, "LINLI_OPEN311_PUBLIC_READ", True
+    ):
+        raise Http404
+    try:
+        photo_id = signing.loads(
+            token,
+            salt=fields.MEDIA_SALT,
+            max_age=_dt.timedelta(days=fields.MEDIA_URL_DAYS),
+        )
+    except signing.BadSignature:
+        raise Http404 from None
+    found = (
+        IssuePhoto.objects.filter(pk=photo_id)
+        .exclude(issue__status=Status.MERGED)
+        .values_list("image", flat=True)
+        .first()
+    )
+    if not found:
+        raise Http404
+    try:
+        handle = default_storage.open(found)
+    except OSError:
+        raise Http404 from None
+    content_type = "image/png" if found.endswith(".png") else "image/jpeg"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
 # --- POST requests ---------------------------------------------------------------------------
 
 MAX_DESCRIPTION = 2000

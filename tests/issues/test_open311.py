@@ -386,7 +386,7 @@ def test_statuses_filters_and_notes(client, issue_world):
     assert rows[str(rejected.pk)]["status_notes"] == "不属于物业管理范围"
     row = rows[str(committed.pk)]
     assert row["expected_datetime"].startswith("2030-01-05T23:59:59")
-    assert row["media_url"] == "http://testserver/media/issues/p1.jpg"
+    assert row["media_url"].startswith("http://testserver/open311/v2/photos/")
 
 
 def test_old_reports_drop_out_after_90_days_and_the_cap_holds(client, issue_world):
@@ -458,3 +458,43 @@ def test_a_wrong_method_or_id_answers_in_the_error_shape(client, issue_world):
     assert _errors(client.post(f"{BASE}/services.json"), 405)
     assert _errors(client.get(f"{BASE}/requests/abc.json"), 404)
     assert client.get(f"{BASE}/requests.html").status_code == 404
+
+
+def _stored_photo(issue):
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from core.images import process_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 40), "blue").save(buffer, "JPEG")
+    stored = process_image(ContentFile(buffer.getvalue(), name="p.jpg"), prefix="issues")
+    return IssuePhoto.objects.create(
+        issue=issue, image=stored.name, thumbnail=stored.thumbnail_name
+    )
+
+
+def test_media_url_is_a_signed_link_that_opens_the_photo_while_the_report_is_public(
+    client, issue_world, monkeypatch
+):
+    issue = IssueFactory(category=issue_world.noise, building=issue_world.a.building)
+    _stored_photo(issue)
+    (row,) = _json(client.get(f"{BASE}/requests/{issue.pk}.json"))
+    url = row["media_url"].removeprefix("http://testserver")
+    opened = client.get(url)
+    assert opened.status_code == 200 and opened["Content-Type"] == "image/jpeg"
+    assert b"".join(opened.streaming_content)[:2] == b"\xff\xd8"
+
+    assert client.get(url[:-3] + "xyz/").status_code == 404  # a forged token
+    with override_settings(LINLI_OPEN311_PUBLIC_READ=False):
+        assert client.get(url).status_code == 404
+    import time
+
+    later = time.time() + 8 * 86400  # past MEDIA_URL_DAYS
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    assert client.get(url).status_code == 404
+    monkeypatch.undo()
+    type(issue).objects.filter(pk=issue.pk).update(status=Status.MERGED)
+    assert client.get(url).status_code == 404
