@@ -118,19 +118,10 @@ def _notify_escalated(issue: Issue, event, committee) -> None:
         url=link("issues:handle", issue.pk),
         now=event.created_at,
     )
-    from .timeline import KIND_UPDATE
+    from .timeline import notify_step
 
     followers = [u for u in follower_users(issue) if u.pk not in recipients]
-    notify(
-        recipients=followers,
-        kind=KIND_UPDATE,
-        obj=issue,
-        context=notice_context(issue, event),
-        key=f"event-{event.pk}",
-        neighbourhood=issue.neighbourhood_id,
-        url=link("issues:detail", issue.pk),
-        now=event.created_at,
-    )
+    notify_step(issue, event, followers)
 
 
 def _due_for_close(now):

@@ -127,12 +127,17 @@ def follower_users(issue: Issue, *, exclude=None) -> list:
 
 def notify_followers(issue: Issue, event: IssueEvent, *, actor=None) -> None:
     """Tell the followers (not the actor) about a public step, once per step."""
-    from notifications.services import notify
-
     if not event.public:
         return
+    notify_step(issue, event, follower_users(issue, exclude=[actor]))
+
+
+def notify_step(issue: Issue, event: IssueEvent, recipients) -> None:
+    """The "update on a report" notice of one step to ``recipients``, once per step."""
+    from notifications.services import notify
+
     notify(
-        recipients=follower_users(issue, exclude=[actor]),
+        recipients=recipients,
         kind=KIND_UPDATE,
         obj=issue,
         context=notice_context(issue, event),

@@ -35,10 +35,8 @@ from .checks import REASON_MAX, optional_text, required_text
 from .photos import attach_photos, stored_photos
 from .timeline import (
     EVENT_UPDATED,
-    KIND_UPDATE,
     after_public_step,
-    link,
-    notice_context,
+    notify_step,
     now_or,
     publish,
     step,
@@ -334,22 +332,12 @@ def _recount(*issues: Issue) -> None:
 
 def _notify_users(issue: Issue, event: IssueEvent, user_ids, actor, *, extra=()) -> None:
     from accounts.models import User
-    from notifications.services import notify
 
     ids = set(user_ids) - {getattr(actor, "pk", None)}
     users = list(User.objects.filter(pk__in=ids, is_active=True)) + [
         u for u in extra if u.pk not in ids and u.pk != getattr(actor, "pk", None)
     ]
-    notify(
-        recipients=users,
-        kind=KIND_UPDATE,
-        obj=issue,
-        context=notice_context(issue, event),
-        key=f"event-{event.pk}",
-        neighbourhood=issue.neighbourhood_id,
-        url=link("issues:detail", issue.pk),
-        now=event.created_at,
-    )
+    notify_step(issue, event, users)
 
 
 # --- the reporter's moves ------------------------------------------------------------------
