@@ -311,10 +311,10 @@ def photo(request, token):
     import datetime as _dt
 
     from django.core import signing
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse, Http404
+    from django.http import Http404
 
     from issues.models import IssuePhoto, Status
+    from issues.views.photos import stored_photo_response
 
     if request.method not in ("GET", "HEAD") or not getattr(
         settings, "LINLI_OPEN311_PUBLIC_READ", True
@@ -336,14 +336,7 @@ def photo(request, token):
     )
     if not found:
         raise Http404
-    try:
-        handle = default_storage.open(found)
-    except OSError:
-        raise Http404 from None
-    content_type = "image/png" if found.endswith(".png") else "image/jpeg"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "public, max-age=3600"
-    return response
+    return stored_photo_response(found, cache="public, max-age=3600")
 
 
 # --- POST requests ---------------------------------------------------------------------------

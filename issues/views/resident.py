@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -46,6 +45,7 @@ from ..selectors import (
     timeline_for,
 )
 from ..selectors.reports import page_cursor, parse_cursor, public_issue_page
+from .photos import stored_photo_response
 
 PAGE_SIZE = 20
 
@@ -470,14 +470,7 @@ def issue_photo(request, pk, photo_id, size):
     if photo is None:
         raise Http404
     name = photo.thumbnail.name if size == "thumb" else photo.image.name
-    try:
-        handle = default_storage.open(name)
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
-    content_type = "image/png" if name.endswith(".png") else "image/jpeg"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_photo_response(name, cache="private, max-age=3600")
 
 
 urlpatterns = [
